@@ -1,0 +1,19 @@
+// Package plugins lists the built-in provider plugins. Each provider is one
+// package under plugins/, named after its id; All is the explicit list the
+// gateway builds its registry from, and all_test.go fails when a provider
+// folder is missing from it.
+package plugins
+
+import (
+	"github.com/edgehook/edgehook/plugins/github"
+	"github.com/edgehook/edgehook/plugins/provider"
+	"github.com/edgehook/edgehook/plugins/streak"
+)
+
+// All returns the built-in providers, in id order.
+func All() []provider.Provider {
+	return []provider.Provider{
+		github.Provider{},
+		streak.Provider{},
+	}
+}

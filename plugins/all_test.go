@@ -1,0 +1,57 @@
+package plugins
+
+import (
+	"os"
+	"path"
+	"reflect"
+	"testing"
+
+	"github.com/edgehook/edgehook/plugins/provider"
+)
+
+// notProviders are the folders under plugins/ that hold no provider.
+var notProviders = map[string]bool{"provider": true, "plugintest": true, "testdata": true}
+
+// TestAllListsEveryFolder fails when a provider folder is missing from All,
+// an id is duplicated, or a provider's id differs from its folder.
+func TestAllListsEveryFolder(t *testing.T) {
+	entries, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]provider.Provider{}
+	for _, p := range All() {
+		id := p.ID()
+		if _, dup := byID[id]; dup {
+			t.Errorf("id %q is listed twice in All", id)
+		}
+		byID[id] = p
+		if folder := path.Base(reflect.TypeOf(p).PkgPath()); folder != id {
+			t.Errorf("provider %T has id %q but lives in folder %q", p, id, folder)
+		}
+	}
+	for _, e := range entries {
+		if !e.IsDir() || notProviders[e.Name()] {
+			continue
+		}
+		if _, ok := byID[e.Name()]; !ok {
+			t.Errorf("folder plugins/%s is not in All() (plugins/all.go)", e.Name())
+		}
+	}
+	if _, err := provider.NewRegistry(All()); err != nil {
+		t.Errorf("NewRegistry(All()): %v", err)
+	}
+}
+
+// TestAllFolderFiles checks each provider folder has the files STYLE.md asks
+// for.
+func TestAllFolderFiles(t *testing.T) {
+	for _, p := range All() {
+		id := p.ID()
+		for _, f := range []string{id + ".go", id + "_test.go", "README.md", "testdata/README.md"} {
+			if _, err := os.Stat(path.Join(id, f)); err != nil {
+				t.Errorf("plugins/%s: %v", id, err)
+			}
+		}
+	}
+}
