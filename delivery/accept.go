@@ -1,0 +1,106 @@
+package delivery
+
+import (
+	"time"
+)
+
+// defaultDedupeTTL is the dedupe window when an event gives none.
+const defaultDedupeTTL = 24 * time.Hour
+
+// Accept spools ev durably and returns its id once it is on disk; its
+// forwards are then delivered in the background. A duplicate of a dedupe
+// key seen within its window stores nothing and returns the first event's
+// id with Duplicate set. Accept returns ErrOverloaded, storing nothing,
+// when Options.MaxPending or Options.MaxSyncWaiters would be exceeded. It
+// copies what it keeps from ev.
+func (s *Service) Accept(ev *Event) (Result, error) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return Result{}, errClosed
+	}
+	if s.spool.Pending()+int64(len(ev.Forwards)) > int64(s.opts.MaxPending) {
+		return Result{}, ErrOverloaded
+	}
+	select {
+	case s.waiters <- struct{}{}:
+		defer func() { <-s.waiters }()
+	default:
+		return Result{}, ErrOverloaded
+	}
+	now := s.opts.Now()
+	id := newEventID(now)
+	recs, err := records(ev, id, now)
+	if err != nil {
+		return Result{}, err
+	}
+	var first string
+	var dup bool
+	err = s.withStore(func() (err error) {
+		first, dup, err = s.spool.Append(dedupeOf(ev, id, now), recs)
+		return err
+	})
+	if err != nil || dup {
+		return Result{ID: first, Duplicate: dup}, err
+	}
+	s.noteAccepted(recs, now)
+	return Result{ID: id}, nil
+}
+
+// noteAccepted wakes the destinations of new deliveries.
+func (s *Service) noteAccepted(recs []*Record, now time.Time) {
+	if len(recs) == 0 {
+		return
+	}
+	s.mu.Lock()
+	for _, r := range recs {
+		s.destLocked(r.Dest).noteDisk(now)
+	}
+	s.mu.Unlock()
+	s.wake()
+}
+
+// dedupeOf returns the dedupe record of ev, nil without a dedupe key.
+func dedupeOf(ev *Event, id string, now time.Time) *Dedupe {
+	if ev.DedupeKey == "" {
+		return nil
+	}
+	ttl := ev.DedupeTTL
+	if ttl <= 0 {
+		ttl = defaultDedupeTTL
+	}
+	return &Dedupe{Env: ev.Env, Integration: ev.Integration, Key: ev.DedupeKey,
+		EventID: id, Now: now, Expires: now.Add(ttl)}
+}
+
+// records builds one delivery per forward of ev, with its body; forwards
+// with the same delivery id are sent once.
+func records(ev *Event, eventID string, now time.Time) ([]*Record, error) {
+	header := filterHeader(ev.Header)
+	tp := ev.TraceParent
+	if tp == "" {
+		tp = newTraceParent()
+	}
+	recs := make([]*Record, 0, len(ev.Forwards))
+	seen := make(map[string]bool, len(ev.Forwards))
+	for i := range ev.Forwards {
+		f := &ev.Forwards[i]
+		dk, err := destKey(f.URL)
+		if err != nil {
+			return nil, err
+		}
+		id := newDeliveryID(ev, f)
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		recs = append(recs, &Record{
+			ID: id, EventID: eventID, Env: ev.Env, Integration: ev.Integration,
+			ConnectionID: f.ConnectionID, URL: f.URL, Dest: dk, TraceParent: tp,
+			Header: header, Created: now, Due: now,
+			Body: appendForwardBody(nil, ev.Provider, ev.Integration, f.ConnectionID, f.Payload),
+		})
+	}
+	return recs, nil
+}

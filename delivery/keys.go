@@ -1,0 +1,86 @@
+package delivery
+
+import (
+	"encoding/binary"
+	"time"
+)
+
+// The Pebble keyspace. Every key starts with a one-byte table tag.
+//
+//	d<id>                                  → record (appendRecord)
+//	b<id>                                  → forward body
+//	q<dest>\x00<class><due:8><id>          → ""   pending queue; class '0' first attempt, '1' retry
+//	p<env>\x00<id>                         → ""   pending, by environment
+//	x<env>\x00<id>                         → ""   dead letters (dead, gone), by environment
+//	k<len env><env><len integ><integ><key> → <expires:8><event id>  dedupe
+//	K<expires:8><dedupe key without k>     → ""   dedupe expiry index
+//
+// Times are big-endian Unix nanoseconds, so keys sort by time.
+const (
+	tagRecord     = 'd'
+	tagBody       = 'b'
+	tagQueue      = 'q'
+	tagPending    = 'p'
+	tagDead       = 'x'
+	tagDedupe     = 'k'
+	tagDedupeTime = 'K'
+)
+
+func idKey(tag byte, id string) []byte {
+	return append([]byte{tag}, id...)
+}
+
+// queuePrefix is the queue prefix of dest's deliveries of one class.
+func queuePrefix(dest string, first bool) []byte {
+	k := make([]byte, 0, len(dest)+3)
+	k = append(k, tagQueue)
+	k = append(k, dest...)
+	class := byte('1')
+	if first {
+		class = '0'
+	}
+	return append(k, 0, class)
+}
+
+func queueKey(r *Record) []byte {
+	k := queuePrefix(r.Dest, r.first())
+	k = binary.BigEndian.AppendUint64(k, uint64(unixNano(r.Due)))
+	return append(k, r.ID...)
+}
+
+// parseQueueKey returns the due time and delivery id of a queue key whose
+// prefix has length n.
+func parseQueueKey(k []byte, n int) (time.Time, string, bool) {
+	if len(k) < n+8 {
+		return time.Time{}, "", false
+	}
+	due := int64(binary.BigEndian.Uint64(k[n : n+8]))
+	return fromUnixNano(due), string(k[n+8:]), true
+}
+
+func envKey(tag byte, env, id string) []byte {
+	k := make([]byte, 0, 2+len(env)+len(id))
+	k = append(k, tag)
+	k = append(k, env...)
+	k = append(k, 0)
+	return append(k, id...)
+}
+
+// dedupeSuffix is the dedupe key without its tag.
+func dedupeSuffix(d *Dedupe) []byte {
+	k := appendBytes(nil, d.Env)
+	k = appendBytes(k, d.Integration)
+	return append(k, d.Key...)
+}
+
+// prefixEnd returns the smallest key greater than every key with prefix p.
+func prefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}

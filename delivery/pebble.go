@@ -1,0 +1,120 @@
+package delivery
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// pebbleSpool is the Spool on an embedded Pebble store; keys.go has its
+// keyspace.
+type pebbleSpool struct {
+	db      *pebble.DB
+	pending atomic.Int64
+
+	mu    sync.Mutex
+	locks map[string]chan struct{} // dedupe keys being checked and written
+}
+
+// OpenPebble opens (creating if needed) the Pebble spool in dir. fs is the
+// file system, nil for the operating system's.
+func OpenPebble(dir string, fs vfs.FS, log *slog.Logger) (Spool, error) {
+	if fs == nil {
+		fs = vfs.Default
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	db, err := pebble.Open(dir, &pebble.Options{FS: fs, Logger: pebbleLogger{log}})
+	if err != nil {
+		return nil, fmt.Errorf("delivery: opening spool %s: %w", dir, err)
+	}
+	p := &pebbleSpool{db: db, locks: map[string]chan struct{}{}}
+	n, err := p.count([]byte{tagQueue})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	p.pending.Store(n)
+	return p, nil
+}
+
+// count returns the number of keys with prefix pfx.
+func (p *pebbleSpool) count(pfx []byte) (int64, error) {
+	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: pfx, UpperBound: prefixEnd(pfx)})
+	if err != nil {
+		return 0, fmt.Errorf("delivery: counting spool: %w", err)
+	}
+	var n int64
+	for ok := it.First(); ok; ok = it.Next() {
+		n++
+	}
+	return n, closeIter(it)
+}
+
+func closeIter(it *pebble.Iterator) error {
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("delivery: reading spool: %w", err)
+	}
+	return nil
+}
+
+// Pending implements Spool.
+func (p *pebbleSpool) Pending() int64 { return p.pending.Load() }
+
+// Close implements Spool.
+func (p *pebbleSpool) Close() error {
+	if err := p.db.Close(); err != nil {
+		return fmt.Errorf("delivery: closing spool: %w", err)
+	}
+	return nil
+}
+
+// get returns a copy of the value of key, or ErrNotFound.
+func (p *pebbleSpool) get(key []byte) ([]byte, error) {
+	v, c, err := p.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("delivery: reading spool: %w", err)
+	}
+	out := append([]byte(nil), v...)
+	c.Close()
+	return out, nil
+}
+
+// Get implements Spool.
+func (p *pebbleSpool) Get(id string) (*Record, error) {
+	v, err := p.get(idKey(tagRecord, id))
+	if err != nil {
+		return nil, err
+	}
+	return decodeRecord(v)
+}
+
+// Body implements Spool.
+func (p *pebbleSpool) Body(id string) ([]byte, error) {
+	return p.get(idKey(tagBody, id))
+}
+
+// pebbleLogger sends Pebble's errors to slog and drops its chatter.
+type pebbleLogger struct{ log *slog.Logger }
+
+func (l pebbleLogger) Infof(string, ...any) {}
+
+func (l pebbleLogger) Errorf(format string, args ...any) {
+	l.log.Error("delivery: pebble", "msg", fmt.Sprintf(format, args...))
+}
+
+func (l pebbleLogger) Fatalf(format string, args ...any) {
+	l.log.Error("delivery: pebble fatal", "msg", fmt.Sprintf(format, args...))
+	panic(fmt.Sprintf(format, args...))
+}
+
+var _ Spool = (*pebbleSpool)(nil)

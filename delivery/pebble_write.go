@@ -1,0 +1,157 @@
+package delivery
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Append implements Spool. The batch is committed with pebble.Sync;
+// Pebble's commit pipeline makes concurrent synced batches share one WAL
+// fsync (group commit).
+func (p *pebbleSpool) Append(d *Dedupe, recs []*Record) (string, bool, error) {
+	var dk []byte
+	if d != nil {
+		dk = dedupeSuffix(d)
+		defer p.lockKey(string(dk))()
+		if id, ok, err := p.liveDedupe(dk, d.Now); err != nil || ok {
+			return id, ok, err
+		}
+	}
+	b := p.db.NewBatch()
+	defer b.Close()
+	n := 0
+	for _, r := range recs {
+		if d != nil && p.exists(idKey(tagRecord, r.ID)) {
+			continue // same derived id still pending from an expired dedupe window
+		}
+		b.Set(idKey(tagBody, r.ID), r.Body, nil)
+		p.putState(b, r)
+		n++
+	}
+	if d != nil {
+		putDedupe(b, dk, d)
+	}
+	if b.Empty() {
+		return "", false, nil
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return "", false, fmt.Errorf("delivery: spooling: %w", err)
+	}
+	p.pending.Add(int64(n))
+	return "", false, nil
+}
+
+// putState writes r's record and the queue or index keys of its status.
+func (p *pebbleSpool) putState(b *pebble.Batch, r *Record) {
+	b.Set(idKey(tagRecord, r.ID), appendRecord(nil, r), nil)
+	if r.Status == StatusPending {
+		b.Set(queueKey(r), nil, nil)
+		b.Set(envKey(tagPending, r.Env, r.ID), nil, nil)
+		return
+	}
+	b.Set(envKey(tagDead, r.Env, r.ID), nil, nil)
+}
+
+// deleteState deletes the queue or index keys of r's status.
+func deleteState(b *pebble.Batch, r *Record) {
+	if r.Status == StatusPending {
+		b.Delete(queueKey(r), nil)
+		b.Delete(envKey(tagPending, r.Env, r.ID), nil)
+		return
+	}
+	b.Delete(envKey(tagDead, r.Env, r.ID), nil)
+}
+
+// Update implements Spool. State changes after an attempt are not synced:
+// they reach the OS with the write, which survives a process crash; after
+// a machine crash the previous state (an earlier attempt count) comes back,
+// which at-least-once delivery tolerates.
+func (p *pebbleSpool) Update(prev, next *Record) error {
+	b := p.db.NewBatch()
+	defer b.Close()
+	deleteState(b, prev)
+	p.putState(b, next)
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("delivery: updating %s: %w", next.ID, err)
+	}
+	if was, is := prev.Status == StatusPending, next.Status == StatusPending; was != is {
+		if is {
+			p.pending.Add(1)
+		} else {
+			p.pending.Add(-1)
+		}
+	}
+	return nil
+}
+
+// Complete implements Spool.
+func (p *pebbleSpool) Complete(r *Record) error {
+	b := p.db.NewBatch()
+	defer b.Close()
+	deleteState(b, r)
+	b.Delete(idKey(tagRecord, r.ID), nil)
+	b.Delete(idKey(tagBody, r.ID), nil)
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("delivery: completing %s: %w", r.ID, err)
+	}
+	if r.Status == StatusPending {
+		p.pending.Add(-1)
+	}
+	return nil
+}
+
+func (p *pebbleSpool) exists(key []byte) bool {
+	_, c, err := p.db.Get(key)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// lockKey serialises the check-then-write of one dedupe key within this
+// process; it returns the unlock function.
+func (p *pebbleSpool) lockKey(k string) func() {
+	for {
+		p.mu.Lock()
+		ch, busy := p.locks[k]
+		if !busy {
+			ch = make(chan struct{})
+			p.locks[k] = ch
+			p.mu.Unlock()
+			return func() {
+				p.mu.Lock()
+				delete(p.locks, k)
+				p.mu.Unlock()
+				close(ch)
+			}
+		}
+		p.mu.Unlock()
+		<-ch
+	}
+}
+
+// liveDedupe returns the first event id of dedupe key dk if its record has
+// not expired at now.
+func (p *pebbleSpool) liveDedupe(dk []byte, now time.Time) (string, bool, error) {
+	v, err := p.get(append([]byte{tagDedupe}, dk...))
+	if err == ErrNotFound {
+		return "", false, nil
+	}
+	if err != nil || len(v) < 8 {
+		return "", false, err
+	}
+	if int64(binary.BigEndian.Uint64(v)) <= now.UnixNano() {
+		return "", false, nil
+	}
+	return string(v[8:]), true, nil
+}
+
+func putDedupe(b *pebble.Batch, dk []byte, d *Dedupe) {
+	exp := binary.BigEndian.AppendUint64(nil, uint64(d.Expires.UnixNano()))
+	b.Set(append([]byte{tagDedupe}, dk...), append(exp, d.EventID...), nil)
+	b.Set(append(append([]byte{tagDedupeTime}, exp...), dk...), nil, nil)
+}

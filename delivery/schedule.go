@@ -1,0 +1,54 @@
+package delivery
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Retry-After bounds (SPEC §6).
+const (
+	minRetryAfter = time.Second
+	maxRetryAfter = 10 * time.Hour
+)
+
+// nextDelay returns the delay before the next attempt of a delivery that
+// has made attempts attempts since its schedule started at base, and false
+// when the schedule is exhausted. A Retry-After (retryAfter > 0) replaces
+// the step's delay, bounded to [1s, 10h] and not jittered.
+func (s *Service) nextDelay(attempts, base int, retryAfter time.Duration) (time.Duration, bool) {
+	step := attempts - base - 1
+	if step < 0 || step >= len(s.opts.Schedule) {
+		return 0, false
+	}
+	if retryAfter > 0 {
+		return min(max(retryAfter, minRetryAfter), maxRetryAfter), true
+	}
+	return jitter(s.opts.Schedule[step], s.opts.Jitter), true
+}
+
+// jitter spreads d uniformly by ±frac.
+func jitter(d time.Duration, frac float64) time.Duration {
+	if frac <= 0 {
+		return d
+	}
+	return time.Duration(float64(d) * (1 + frac*(2*rand.Float64()-1)))
+}
+
+// parseRetryAfter reads a Retry-After value, delay-seconds or an HTTP
+// date; it returns 0 when v is empty or malformed, and at least 1ns for a
+// date in the past (the caller bounds it).
+func parseRetryAfter(v []byte, now time.Time) time.Duration {
+	if len(v) == 0 {
+		return 0
+	}
+	if n, err := strconv.ParseUint(string(v), 10, 32); err == nil {
+		return max(time.Duration(n)*time.Second, 1)
+	}
+	t, err := http.ParseTime(string(v))
+	if err != nil {
+		return 0
+	}
+	return max(t.Sub(now), 1)
+}

@@ -1,0 +1,63 @@
+package delivery
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestNextDelay(t *testing.T) {
+	s := &Service{opts: Options{Schedule: []time.Duration{time.Second, time.Minute}, Jitter: 0}}
+	cases := []struct {
+		attempts, base int
+		retryAfter     time.Duration
+		want           time.Duration
+		ok             bool
+	}{
+		{1, 0, 0, time.Second, true},
+		{2, 0, 0, time.Minute, true},
+		{3, 0, 0, 0, false},          // schedule exhausted: dead
+		{4, 3, 0, time.Second, true}, // restarted by an admin retry
+		{1, 0, 2 * time.Second, 2 * time.Second, true},
+		{1, 0, time.Millisecond, time.Second, true}, // Retry-After bounded below
+		{1, 0, 100 * time.Hour, 10 * time.Hour, true},
+		{3, 0, 5 * time.Second, 0, false}, // Retry-After does not extend the schedule
+	}
+	for _, c := range cases {
+		got, ok := s.nextDelay(c.attempts, c.base, c.retryAfter)
+		if got != c.want || ok != c.ok {
+			t.Errorf("nextDelay(%d, %d, %v) = %v, %v; want %v, %v", c.attempts, c.base, c.retryAfter, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func TestJitter(t *testing.T) {
+	for range 1000 {
+		d := jitter(time.Minute, 0.2)
+		if d < 48*time.Second || d > 72*time.Second {
+			t.Fatalf("jitter(1m, 0.2) = %v", d)
+		}
+	}
+	if jitter(time.Minute, 0) != time.Minute {
+		t.Fatal("zero jitter changed the delay")
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	cases := map[string]time.Duration{
+		"":    0,
+		"2":   2 * time.Second,
+		"0":   1,
+		"-5":  0,
+		"abc": 0,
+		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
+		now.Add(-time.Hour).Format(http.TimeFormat):       1,
+		"99999999999999999999":                            0,
+	}
+	for in, want := range cases {
+		if got := parseRetryAfter([]byte(in), now); got != want {
+			t.Errorf("parseRetryAfter(%q) = %v, want %v", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,139 @@
+package delivery
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Each attempt is signed afresh; the webhook-id stays, the attempt number
+// grows, and provider headers pass through.
+func TestForwardHeadersAcrossRetries(t *testing.T) {
+	s := newTestService(t, Options{Jitter: -1})
+	snk := newSink(t, func(n int, _ http.ResponseWriter) int {
+		if n < 3 {
+			return http.StatusInternalServerError
+		}
+		return http.StatusOK
+	})
+	ev := event(`{"n":1}`, snk.url)
+	ev.TraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	ev.Header = AppendHeader(nil, []byte("X-GitHub-Event"), []byte("issues"))
+	accept(t, s, ev)
+	hits := snk.wait(t, 3, 5*time.Second)
+	time.Sleep(100 * time.Millisecond)
+	if snk.count() != 3 {
+		t.Fatalf("sink got %d requests after a success, want 3", snk.count())
+	}
+	id := hits[0].header.Get("webhook-id")
+	for i, h := range hits {
+		if got := h.header.Get("X-Edgehook-Attempt"); got != strconv.Itoa(i+1) {
+			t.Errorf("attempt %d numbered %q", i+1, got)
+		}
+		if h.header.Get("webhook-id") != id || id == "" {
+			t.Errorf("attempt %d webhook-id %q, first %q", i+1, h.header.Get("webhook-id"), id)
+		}
+		m := hmac.New(sha256.New, []byte("app-secret"))
+		m.Write(h.body)
+		if h.header.Get("X-Nango-Hmac-Sha256") != hex.EncodeToString(m.Sum(nil)) {
+			t.Errorf("attempt %d: X-Nango-Hmac-Sha256 does not verify", i+1)
+		}
+		ts, err := strconv.ParseInt(h.header.Get("webhook-timestamp"), 10, 64)
+		if err != nil || time.Since(time.Unix(ts, 0)).Abs() > time.Minute {
+			t.Errorf("attempt %d: webhook-timestamp %q", i+1, h.header.Get("webhook-timestamp"))
+		}
+		if h.header.Get("traceparent") != ev.TraceParent || h.header.Get("X-Github-Event") != "issues" {
+			t.Errorf("attempt %d: headers %v", i+1, h.header)
+		}
+	}
+	eventually(t, time.Second, "delivered delivery removed", func() bool { return s.Stats().PendingOnDisk == 0 })
+}
+
+// After CircuitThreshold consecutive failures the destination rests for
+// the cooldown, then gets one probe; a failed probe doubles the cooldown.
+func TestCircuitOpens(t *testing.T) {
+	var healthy atomic.Bool
+	s := newTestService(t, Options{
+		Schedule:         []time.Duration{10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond},
+		Jitter:           -1,
+		CircuitThreshold: 3,
+		CircuitCooldown:  300 * time.Millisecond,
+	})
+	snk := newSink(t, func(int, http.ResponseWriter) int {
+		if healthy.Load() {
+			return http.StatusOK
+		}
+		return http.StatusServiceUnavailable
+	})
+	accept(t, s, event(`{}`, snk.url))
+	hits := snk.wait(t, 5, 5*time.Second)
+	if gap := hits[3].at.Sub(hits[2].at); gap < 250*time.Millisecond {
+		t.Fatalf("probe %v after the circuit opened, want the 300ms cooldown", gap)
+	}
+	if gap := hits[4].at.Sub(hits[3].at); gap < 550*time.Millisecond {
+		t.Fatalf("second probe %v after a failed probe, want the doubled cooldown", gap)
+	}
+	if s.Stats().OpenCircuits != 1 {
+		t.Fatalf("stats: %+v", s.Stats())
+	}
+	healthy.Store(true)
+	snk.wait(t, 6, 3*time.Second)
+	eventually(t, time.Second, "circuit closed", func() bool { return s.Stats().OpenCircuits == 0 })
+}
+
+// A new event's first attempt is sent before a backlog of retries to the
+// same destination.
+func TestFirstAttemptsBeforeRetries(t *testing.T) {
+	snk := newSink(t, nil)
+	s, err := New(Options{Dir: t.TempDir(), PerDestConcurrency: 1, AllowPrivate: true, Logger: testLog,
+		Secret: func(string) (string, error) { return "s", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	dk, _ := destKey(snk.url)
+	past := time.Now().Add(-time.Minute)
+	var backlog []*Record
+	for i := range 20 {
+		r := pendingRecord("retry-"+strconv.Itoa(i), dk, past, 1)
+		r.URL = snk.url
+		backlog = append(backlog, r)
+	}
+	if _, _, err := s.spool.Append(nil, backlog); err != nil {
+		t.Fatal(err)
+	}
+	accept(t, s, event(`{"fresh":true}`, snk.url))
+	s.Start()
+	hits := snk.wait(t, 21, 10*time.Second)
+	if string(hits[0].body) != `{"from":"github","type":"forward","connectionId":"conn-1","providerConfigKey":"github","payload":{"fresh":true}}` {
+		t.Fatalf("first request was %s", hits[0].body)
+	}
+}
+
+// Deliveries accepted but not yet sent when a Service closes are sent by
+// the next Service on the same directory.
+func TestRestartResumes(t *testing.T) {
+	dir := t.TempDir()
+	snk := newSink(t, nil)
+	s1, err := New(Options{Dir: dir, AllowPrivate: true, Logger: testLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if _, err := s1.Accept(event(`{"i":`+strconv.Itoa(i)+`}`, snk.url)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s1.Close() // never started: nothing was sent
+	if snk.count() != 0 {
+		t.Fatal("an unstarted service delivered")
+	}
+	s2 := newTestService(t, Options{Dir: dir})
+	snk.wait(t, 10, 5*time.Second)
+	eventually(t, 5*time.Second, "spool drained", func() bool { return s2.Stats().PendingOnDisk == 0 })
+}
