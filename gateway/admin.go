@@ -1,0 +1,250 @@
+package gateway
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/edgehook/edgehook/config"
+	"github.com/edgehook/edgehook/delivery"
+)
+
+// Masked replaces every secret the admin API returns.
+const Masked = "********"
+
+func (s *Server) serveAdmin(ctx *fasthttp.RequestCtx) {
+	path := string(ctx.Path())
+	switch path {
+	case "/healthz":
+		s.healthz(ctx)
+		return
+	case "/readyz":
+		s.readyz(ctx)
+		return
+	case "/metrics":
+		if s.opts.Metrics != nil {
+			s.opts.Metrics(ctx)
+			return
+		}
+	}
+	if h, ok := s.opts.Extra[path]; ok {
+		h(ctx)
+		return
+	}
+	if !s.authorized(ctx) {
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="edgehook"`)
+		writeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "missing or wrong bearer token")
+		return
+	}
+	seg, ok := adminPath(path)
+	if !ok {
+		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such route")
+		return
+	}
+	c, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	s.route(c, ctx, seg)
+}
+
+// authorized checks the bearer token in constant time.
+func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
+	if s.opts.AdminToken == "" {
+		return true
+	}
+	got, ok := strings.CutPrefix(string(ctx.Request.Header.Peek("Authorization")), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.AdminToken)) == 1
+}
+
+// adminPath splits /v1/environments/{env}/... into its segments after "v1".
+func adminPath(p string) ([]string, bool) {
+	rest, ok := strings.CutPrefix(p, "/v1/environments/")
+	if !ok || rest == "" {
+		return nil, false
+	}
+	seg := strings.Split(strings.TrimSuffix(rest, "/"), "/")
+	for _, s := range seg {
+		if s == "" {
+			return nil, false
+		}
+	}
+	return seg, true
+}
+
+func (s *Server) route(c context.Context, ctx *fasthttp.RequestCtx, seg []string) {
+	m := string(ctx.Method())
+	switch {
+	case len(seg) == 1:
+		s.object(ctx, m, func() (any, error) { return s.admin.GetEnvironment(c, seg[0]) },
+			func(b []byte) (any, error) { return s.admin.PutEnvironment(c, seg[0], b) }, nil, "")
+	case len(seg) == 3 && seg[1] == "integrations":
+		s.object(ctx, m, func() (any, error) { return s.admin.GetIntegration(c, seg[0], seg[2]) },
+			func(b []byte) (any, error) { return s.admin.PutIntegration(c, seg[0], seg[2], b) }, nil, "")
+	case len(seg) == 5 && seg[1] == "integrations" && seg[3] == "connections":
+		s.object(ctx, m, func() (any, error) { return s.admin.GetConnection(c, seg[0], seg[2], seg[4]) },
+			func(b []byte) (any, error) { return s.admin.PutConnection(c, seg[0], seg[2], seg[4], b) },
+			func() error { return s.admin.DeleteConnection(c, seg[0], seg[2], seg[4]) },
+			s.providerOf(c, seg[0], seg[2]))
+	case len(seg) == 2 && seg[1] == "deliveries" && m == fasthttp.MethodGet:
+		s.listDeliveries(ctx, seg[0])
+	case len(seg) == 4 && seg[1] == "deliveries" && seg[3] == "retry" && m == fasthttp.MethodPost:
+		s.retryDelivery(ctx, seg[0], seg[2])
+	case len(seg) == 2 && seg[1] == "sync-notifications":
+		writeError(ctx, fasthttp.StatusNotImplemented, "not_implemented", "sync notifications are not available yet")
+	default:
+		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such route")
+	}
+}
+
+// providerOf returns the provider id of an integration, "" if unknown.
+func (s *Server) providerOf(c context.Context, env, integ string) string {
+	ig, err := s.admin.GetIntegration(c, env, integ)
+	if err != nil {
+		return ""
+	}
+	return ig.Provider
+}
+
+// object serves GET, PUT and DELETE of one configuration object.
+func (s *Server) object(ctx *fasthttp.RequestCtx, method string, get func() (any, error), put func([]byte) (any, error), del func() error, providerID string) {
+	var v any
+	var err error
+	switch {
+	case method == fasthttp.MethodGet:
+		v, err = get()
+	case method == fasthttp.MethodPut:
+		v, err = put(ctx.PostBody())
+	case method == fasthttp.MethodDelete && del != nil:
+		if err = del(); err == nil {
+			ctx.SetStatusCode(fasthttp.StatusNoContent)
+			return
+		}
+	default:
+		writeError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "method not allowed here")
+		return
+	}
+	if err != nil {
+		s.adminError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, s.mask(v, providerID))
+}
+
+func (s *Server) adminError(ctx *fasthttp.RequestCtx, err error) {
+	var ve *config.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid", ve.Error())
+	case errors.Is(err, config.ErrNotFound), errors.Is(err, delivery.ErrNotFound):
+		writeError(ctx, fasthttp.StatusNotFound, "not_found", err.Error())
+	case errors.Is(err, delivery.ErrNotDead):
+		writeError(ctx, fasthttp.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, delivery.ErrBadStatus):
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid", err.Error())
+	default:
+		s.log.Error("gateway: admin request failed", "err", err)
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "unavailable", "configuration store unavailable")
+	}
+}
+
+// mask returns a copy of a stored object with its secrets replaced.
+func (s *Server) mask(v any, providerID string) any {
+	hide := func(p *string) {
+		if *p != "" {
+			*p = Masked
+		}
+	}
+	switch o := v.(type) {
+	case *config.Environment:
+		c := *o
+		hide(&c.WebhookSecret)
+		return &c
+	case *config.Integration:
+		c := *o
+		hide(&c.WebhookSecret)
+		hide(&c.WebhookSecretPrevious)
+		return &c
+	case *config.Connection:
+		c := *o
+		c.Credentials = maskAll(o.Credentials, nil)
+		if s.secrets != nil {
+			c.Config = maskAll(o.Config, s.secrets(providerID))
+		}
+		return &c
+	}
+	return v
+}
+
+// maskAll copies m with the values of keys (all keys when keys is nil)
+// replaced by Masked.
+func maskAll(m map[string]json.RawMessage, keys []string) map[string]json.RawMessage {
+	if m == nil || (keys != nil && len(keys) == 0) {
+		return m
+	}
+	out := make(map[string]json.RawMessage, len(m))
+	masked := json.RawMessage(strconv.Quote(Masked))
+	for k, v := range m {
+		out[k] = v
+		if keys == nil || contains(keys, k) {
+			out[k] = masked
+		}
+	}
+	return out
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) listDeliveries(ctx *fasthttp.RequestCtx, env string) {
+	status := string(ctx.QueryArgs().Peek("status"))
+	if status == "" {
+		status = "dead"
+	}
+	if status != "dead" && status != "pending" {
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid", "status must be dead or pending")
+		return
+	}
+	limit := 100
+	if l := ctx.QueryArgs().GetUintOrZero("limit"); l > 0 && l <= 1000 {
+		limit = l
+	}
+	list, err := s.spool.List(env, status, limit)
+	if err != nil {
+		s.adminError(ctx, err)
+		return
+	}
+	if list == nil {
+		list = []delivery.Info{}
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"deliveries": list})
+}
+
+func (s *Server) retryDelivery(ctx *fasthttp.RequestCtx, env, id string) {
+	if err := s.spool.Retry(env, id); err != nil {
+		s.adminError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"id": id, "status": "pending"})
+}
+
+func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(ctx, fasthttp.StatusInternalServerError, "internal", "encoding response")
+		return
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}

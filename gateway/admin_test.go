@@ -1,0 +1,42 @@
+package gateway_test
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestAdminAPI(t *testing.T) {
+	g := startGateway(t, startEtcd(t), gwOpts{})
+	g.put(t, "prod", `{"webhook_urls":["https://app.example/hooks"],"webhook_secret":"s3cret"}`)
+	g.put(t, "prod/integrations/streak", `{"provider":"streak"}`)
+	g.put(t, "prod/integrations/github", `{"provider":"github","webhook_secret":"gh","webhook_secret_previous":"old"}`)
+	base := g.admin + "/v1/environments/"
+	cases := []struct {
+		method, path, body string
+		want               int
+		contains, absent   string
+	}{
+		{"GET", "prod", "", 200, `"webhook_secret":"********"`, "s3cret"},
+		{"GET", "prod/integrations/github", "", 200, `"webhook_secret_previous":"********"`, `"gh"`},
+		{"PUT", "prod/integrations/streak/connections/c1", `{"config":{"streakWebhookToken":"tok"},"credentials":{"api_key":"k"}}`, 200, `"********"`, `"tok"`},
+		{"GET", "prod/integrations/streak/connections/c1", "", 200, `"api_key":"********"`, `"k"`},
+		{"PUT", "prod", `{"webhook_urls":[],"surprise":1}`, 400, `"code":"invalid"`, ""},
+		{"PUT", "prod", `{not json`, 400, `"error"`, ""},
+		{"PUT", "prod/integrations/x", `{"provider":"nope"}`, 400, `"error"`, ""},
+		{"PUT", "prod/integrations/x", `{}`, 400, `"error"`, ""},
+		{"PUT", "prod/integrations/streak/connections/c2", `{"connection_id":"other"}`, 400, `"error"`, ""},
+		{"GET", "nope", "", 404, `"code":"not_found"`, ""},
+		{"GET", "prod/integrations/streak/connections/missing", "", 404, `"not_found"`, ""},
+		{"DELETE", "prod/integrations/streak/connections/c1", "", 204, "", ""},
+		{"DELETE", "prod/integrations/streak/connections/c1", "", 404, "", ""},
+		{"GET", "prod/deliveries?status=dead", "", 200, `"deliveries":[]`, ""},
+		{"GET", "prod/deliveries?status=weird", "", 400, "", ""},
+		{"POST", "prod/deliveries/nope/retry", "", 404, "", ""},
+	}
+	for _, c := range cases {
+		st, b := do(t, c.method, base+c.path, []byte(c.body), nil)
+		if st != c.want || !strings.Contains(string(b), c.contains) || (c.absent != "" && strings.Contains(string(b), c.absent)) {
+			t.Errorf("%s %s: %d %s; want %d containing %q without %q", c.method, c.path, st, b, c.want, c.contains, c.absent)
+		}
+	}
+}

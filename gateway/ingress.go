@@ -1,0 +1,309 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/edgehook/edgehook/config"
+	"github.com/edgehook/edgehook/delivery"
+	"github.com/edgehook/edgehook/plugins/provider"
+)
+
+var webhookPrefix = []byte("/webhook/")
+
+// job is the per-request scratch state, pooled so the hot path reuses its
+// slices. Nothing in it outlives the handler.
+type job struct {
+	req      provider.Request
+	rt       provider.Routing
+	conns    []*config.Conn
+	keyOf    []int
+	ev       delivery.Event
+	forwards []delivery.Forward
+	header   []byte
+	url      []byte
+	resp     []byte
+}
+
+var jobPool = sync.Pool{New: func() any { return new(job) }}
+
+func (j *job) reset() {
+	j.req = provider.Request{}
+	j.rt.Reset()
+	clear(j.conns)
+	j.conns = j.conns[:0]
+	j.keyOf = j.keyOf[:0]
+	clear(j.forwards)
+	j.forwards = j.forwards[:0]
+	j.ev = delivery.Event{}
+	j.header = j.header[:0]
+	j.url = j.url[:0]
+	j.resp = j.resp[:0]
+}
+
+func (s *Server) serveIngress(ctx *fasthttp.RequestCtx) {
+	path := ctx.Path()
+	switch {
+	case bytes.HasPrefix(path, webhookPrefix):
+		s.serveWebhook(ctx, path[len(webhookPrefix):])
+	case string(path) == "/healthz":
+		s.healthz(ctx)
+	case string(path) == "/readyz":
+		s.readyz(ctx)
+	default:
+		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such route")
+	}
+}
+
+// splitPair splits "a/b" into its two non-empty segments.
+func splitPair(p []byte) (a, b []byte, ok bool) {
+	i := bytes.IndexByte(p, '/')
+	if i <= 0 || i == len(p)-1 || bytes.IndexByte(p[i+1:], '/') >= 0 {
+		return nil, nil, false
+	}
+	return p[:i], p[i+1:], true
+}
+
+func (s *Server) serveWebhook(ctx *fasthttp.RequestCtx, rest []byte) {
+	if !ctx.IsPost() && !ctx.IsGet() {
+		writeError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "use POST")
+		return
+	}
+	envName, integName, ok := splitPair(rest)
+	if !ok {
+		writeError(ctx, fasthttp.StatusNotFound, "not_found", "expected /webhook/{environment}/{integration}")
+		return
+	}
+	env, err := s.cfg.Environment(s.ctx, envName)
+	if err != nil {
+		s.configError(ctx, err, "environment")
+		return
+	}
+	ig, err := s.cfg.Integration(s.ctx, envName, integName)
+	if err != nil {
+		s.configError(ctx, err, "integration")
+		return
+	}
+	if max := ig.MaxBody; max > 0 && int64(len(ctx.PostBody())) > max {
+		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", "request body exceeds the integration's max_body")
+		return
+	}
+	j := jobPool.Get().(*job)
+	defer func() { j.reset(); jobPool.Put(j) }()
+	s.handle(ctx, j, envName, integName, env, ig)
+}
+
+// configError answers a failed configuration lookup: 404 for a missing
+// object, 503 when etcd cannot be read (the provider retries).
+func (s *Server) configError(ctx *fasthttp.RequestCtx, err error, what string) {
+	if errors.Is(err, config.ErrNotFound) {
+		writeError(ctx, fasthttp.StatusNotFound, "not_found", "unknown "+what)
+		return
+	}
+	s.log.Error("gateway: configuration lookup failed", "what", what, "err", err)
+	overloaded(ctx, "configuration unavailable")
+}
+
+func (s *Server) handle(ctx *fasthttp.RequestCtx, j *job, envName, integName []byte, env *config.Env, ig *config.Integ) {
+	j.req = provider.Request{Req: &ctx.Request, Now: time.Now()}
+	if _, ok := ig.Instance.(provider.URLSigner); ok {
+		j.url = s.appendPublicURL(j.url[:0], ctx)
+		j.req.URL = j.url
+	}
+	if hs, ok := ig.Instance.(provider.Handshaker); ok {
+		var w provider.Reply
+		handled, err := hs.Handshake(&j.req, &w)
+		if err != nil {
+			s.requestError(ctx, ig, err)
+			return
+		}
+		if handled {
+			writeReply(ctx, &w)
+			return
+		}
+	}
+	ok, err := ig.Instance.Verify(&j.req)
+	if err != nil {
+		s.requestError(ctx, ig, err)
+		return
+	}
+	if !ok {
+		s.log.Info("gateway: authenticity check failed", "env", env.Name, "integration", ig.Name, "remote", ctx.RemoteIP().String())
+		writeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "authenticity check failed")
+		return
+	}
+	if err := ig.Instance.Route(&j.req, &j.rt); err != nil {
+		s.requestError(ctx, ig, err)
+		return
+	}
+	if err := s.match(j, envName, integName); err != nil {
+		s.configError(ctx, err, "connection")
+		return
+	}
+	s.enqueue(ctx, j, env, ig)
+}
+
+// match resolves the routing keys to distinct connections in j.conns, and
+// records in j.keyOf which key matched each.
+func (s *Server) match(j *job, envName, integName []byte) error {
+	for i, k := range j.rt.Keys {
+		n := len(j.conns)
+		var err error
+		if j.rt.ByID {
+			var c *config.Conn
+			if c, err = s.cfg.Connection(s.ctx, envName, integName, k); err == nil {
+				j.conns = append(j.conns, c)
+			} else if errors.Is(err, config.ErrNotFound) {
+				err = nil
+			}
+		} else {
+			j.conns, err = s.cfg.Lookup(s.ctx, envName, integName, j.rt.Field, k, j.conns)
+		}
+		if err != nil {
+			return err
+		}
+		j.conns = dedupeTail(j.conns, n)
+		for range j.conns[n:] {
+			j.keyOf = append(j.keyOf, i)
+		}
+	}
+	return nil
+}
+
+// dedupeTail drops from cs[n:] the connections already present, keeping
+// order.
+func dedupeTail(cs []*config.Conn, n int) []*config.Conn {
+	out := cs[:n]
+	for _, c := range cs[n:] {
+		dup := false
+		for _, o := range out {
+			if o.ID == c.ID {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// addForwards appends one forward per matched connection and URL (the
+// connection's override, else the environment's URLs), or, for an
+// unmatched event the environment forwards, one per URL with a null
+// connection id.
+func (j *job) addForwards(env *config.Env) {
+	if len(j.conns) == 0 {
+		if !env.DropUnmatched {
+			for _, u := range env.URLs {
+				j.forwards = append(j.forwards, delivery.Forward{URL: u, Payload: j.payload(0)})
+			}
+		}
+		return
+	}
+	for i, c := range j.conns {
+		payload := j.payload(j.keyOf[i])
+		if c.URLOverride != "" {
+			j.forwards = append(j.forwards, delivery.Forward{ConnectionID: c.ID, URL: c.URLOverride, Payload: payload})
+			continue
+		}
+		for _, u := range env.URLs {
+			j.forwards = append(j.forwards, delivery.Forward{ConnectionID: c.ID, URL: u, Payload: payload})
+		}
+	}
+}
+
+// payload is the JSON forwarded for routing key i.
+func (j *job) payload(i int) []byte {
+	if i < len(j.rt.Parts) {
+		return j.rt.Parts[i]
+	}
+	if j.rt.Payload != nil {
+		return j.rt.Payload
+	}
+	return j.req.Req.Body()
+}
+
+func (s *Server) enqueue(ctx *fasthttp.RequestCtx, j *job, env *config.Env, ig *config.Integ) {
+	j.addForwards(env)
+	if len(j.conns) == 0 {
+		s.log.Debug("gateway: unmatched event", "env", env.Name, "integration", ig.Name, "dropped", env.DropUnmatched)
+	}
+	j.ev = delivery.Event{
+		Env:         env.Name,
+		Integration: ig.Name,
+		Provider:    ig.Provider,
+		DedupeTTL:   ig.DedupeWindow,
+		Forwards:    j.forwards,
+	}
+	if len(j.rt.EventID) > 0 {
+		j.ev.DedupeKey = string(j.rt.EventID)
+	}
+	if tp := ctx.Request.Header.Peek("traceparent"); len(tp) > 0 {
+		j.ev.TraceParent = string(tp)
+	}
+	j.header = appendPassthrough(j.header[:0], &ctx.Request.Header)
+	j.ev.Header = j.header
+	res, err := s.spool.Accept(&j.ev)
+	if err != nil {
+		if !errors.Is(err, delivery.ErrOverloaded) {
+			s.log.Error("gateway: spooling failed", "env", env.Name, "integration", ig.Name, "err", err)
+		}
+		overloaded(ctx, "spool unavailable, retry later")
+		return
+	}
+	if a, ok := ig.Instance.(provider.Acker); ok {
+		var w provider.Reply
+		a.Ack(&j.req, &w)
+		writeReply(ctx, &w)
+		return
+	}
+	j.resp = append(j.resp[:0], `{"id":`...)
+	j.resp = appendJSONString(j.resp, res.ID)
+	if res.Duplicate {
+		j.resp = append(j.resp, `,"duplicate":true}`...)
+	} else {
+		j.resp = append(j.resp, `,"connections":`...)
+		j.resp = strconv.AppendInt(j.resp, int64(len(j.conns)), 10)
+		j.resp = append(j.resp, '}')
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetBody(j.resp)
+}
+
+// requestError answers an error returned by a provider instance: its own
+// status when it carries one, else 500.
+func (s *Server) requestError(ctx *fasthttp.RequestCtx, ig *config.Integ, err error) {
+	var pe *provider.Error
+	if errors.As(err, &pe) {
+		code := pe.Code
+		if code == "" {
+			code = "bad_request"
+		}
+		writeError(ctx, pe.Status, code, pe.Msg)
+		return
+	}
+	s.log.Error("gateway: provider failed", "integration", ig.Name, "provider", ig.Provider, "err", err)
+	writeError(ctx, fasthttp.StatusInternalServerError, "internal", "internal error")
+}
+
+func writeReply(ctx *fasthttp.RequestCtx, w *provider.Reply) {
+	status := w.Status
+	if status == 0 {
+		status = fasthttp.StatusOK
+	}
+	ctx.SetStatusCode(status)
+	if w.ContentType != "" {
+		ctx.SetContentType(w.ContentType)
+	}
+	for _, h := range w.Header {
+		ctx.Response.Header.Set(h[0], h[1])
+	}
+	ctx.SetBody(w.Body)
+}

@@ -1,0 +1,159 @@
+// Package gateway is edgehook's fasthttp front end: the ingress route that
+// receives provider webhooks (SPEC §3), the admin API (SPEC §5), and the
+// health, readiness and metrics endpoints.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/edgehook/edgehook/config"
+	"github.com/edgehook/edgehook/delivery"
+)
+
+// Lookups is the read side of the configuration the ingress needs;
+// *config.Cache implements it.
+type Lookups interface {
+	Environment(ctx context.Context, env []byte) (*config.Env, error)
+	Integration(ctx context.Context, env, integ []byte) (*config.Integ, error)
+	Lookup(ctx context.Context, env, integ []byte, field string, value []byte, dst []*config.Conn) ([]*config.Conn, error)
+	Connection(ctx context.Context, env, integ, id []byte) (*config.Conn, error)
+	Ready() bool
+}
+
+// Admin is the write side of the configuration; *config.Store implements it.
+type Admin interface {
+	PutEnvironment(ctx context.Context, env string, raw []byte) (*config.Environment, error)
+	GetEnvironment(ctx context.Context, env string) (*config.Environment, error)
+	PutIntegration(ctx context.Context, env, name string, raw []byte) (*config.Integration, error)
+	GetIntegration(ctx context.Context, env, name string) (*config.Integration, error)
+	PutConnection(ctx context.Context, env, integ, id string, raw []byte) (*config.Connection, error)
+	GetConnection(ctx context.Context, env, integ, id string) (*config.Connection, error)
+	DeleteConnection(ctx context.Context, env, integ, id string) error
+}
+
+// Spooler accepts events durably and answers the delivery admin calls;
+// *delivery.Service implements it.
+type Spooler interface {
+	Accept(ev *delivery.Event) (delivery.Result, error)
+	List(env, status string, limit int) ([]delivery.Info, error)
+	Retry(env, id string) error
+	Ready() bool
+}
+
+// Options configures a Server.
+type Options struct {
+	MaxBody    int64  // --max-body; an integration may set a lower max_body
+	PublicURL  string // --public-url, for signatures covering the URL
+	AdminToken string // bearer token for the admin API; "" = none required
+	Logger     *slog.Logger
+	// EtcdHealthy reports whether etcd answers; /readyz needs it.
+	EtcdHealthy func() bool
+	// Metrics serves /metrics on the admin listener when set.
+	Metrics fasthttp.RequestHandler
+	// Extra serves admin paths no other route claims (the demo sink).
+	Extra map[string]fasthttp.RequestHandler
+}
+
+// Server is one gateway: the ingress and admin fasthttp servers over shared
+// configuration and spool.
+type Server struct {
+	opts      Options
+	cfg       Lookups
+	admin     Admin
+	spool     Spooler
+	secrets   func(providerID string) []string
+	log       *slog.Logger
+	ingress   *fasthttp.Server
+	adminSrv  *fasthttp.Server
+	listening atomic.Bool
+	ctx       context.Context
+	cancel    context.CancelFunc
+}
+
+// New returns a Server. secretFields names, per provider id, the connection
+// config fields that the admin API masks (provider.Registry's
+// SecretConfigFields).
+func New(opts Options, cfg Lookups, admin Admin, spool Spooler, secretFields func(string) []string) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.EtcdHealthy == nil {
+		opts.EtcdHealthy = func() bool { return true }
+	}
+	s := &Server{opts: opts, cfg: cfg, admin: admin, spool: spool, secrets: secretFields, log: opts.Logger}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.ingress = &fasthttp.Server{
+		Handler:            s.serveIngress,
+		Name:               "edgehook",
+		MaxRequestBodySize: int(opts.MaxBody),
+		ReadTimeout:        60 * time.Second,
+		WriteTimeout:       30 * time.Second,
+		IdleTimeout:        120 * time.Second,
+		NoDefaultDate:      true,
+		ErrorHandler:       s.transportError,
+		Logger:             fasthttpLogger{s.log},
+	}
+	s.adminSrv = &fasthttp.Server{
+		Handler:            s.serveAdmin,
+		Name:               "edgehook-admin",
+		MaxRequestBodySize: 4 << 20,
+		ReadTimeout:        30 * time.Second,
+		WriteTimeout:       30 * time.Second,
+		Logger:             fasthttpLogger{s.log},
+	}
+	return s
+}
+
+// ServeIngress serves provider webhooks on ln until Shutdown.
+func (s *Server) ServeIngress(ln net.Listener) error {
+	s.listening.Store(true)
+	defer s.listening.Store(false)
+	return s.ingress.Serve(ln)
+}
+
+// ServeAdmin serves the admin API, health and metrics on ln until Shutdown.
+func (s *Server) ServeAdmin(ln net.Listener) error { return s.adminSrv.Serve(ln) }
+
+// Shutdown stops accepting requests and waits for those in progress.
+func (s *Server) Shutdown() error {
+	s.cancel()
+	return errors.Join(s.ingress.Shutdown(), s.adminSrv.Shutdown())
+}
+
+// transportError answers requests fasthttp rejects before the handler: an
+// oversized body is 413, anything else unparseable 400.
+func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", "request body exceeds the maximum size")
+		return
+	}
+	writeError(ctx, fasthttp.StatusBadRequest, "bad_request", "malformed HTTP request")
+}
+
+type fasthttpLogger struct{ l *slog.Logger }
+
+func (f fasthttpLogger) Printf(format string, args ...any) {
+	f.l.Debug("fasthttp", "msg", format, "args", args)
+}
+
+// verify the implementations at compile time (interface guards).
+var (
+	_ Lookups = (*config.Cache)(nil)
+	_ Admin   = (*config.Store)(nil)
+	_ Spooler = (*delivery.Service)(nil)
+)
+
+// IngressHandler returns the ingress request handler, for serving on a
+// listener of one's own or calling in-process (benchmarks).
+func (s *Server) IngressHandler() fasthttp.RequestHandler { return s.serveIngress }
+
+// MarkListening records that the ingress is served by a handler obtained
+// from IngressHandler, for /readyz.
+func (s *Server) MarkListening(on bool) { s.listening.Store(on) }
