@@ -1,0 +1,46 @@
+// Command edgehook is the webhook edge gateway: `edgehook serve` runs it,
+// and the other sub-commands call a running gateway's admin API.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `usage: edgehook <command> [flags]
+
+commands:
+  serve                                   run the gateway (see: edgehook serve -h)
+  env get|put ENV [-f FILE]               read or write an environment
+  integration get|put ENV NAME [-f FILE]  read or write an integration
+  connection get|put|delete ENV INTEGRATION ID [-f FILE]
+  deliveries ENV [-status dead|pending]   list dead or pending deliveries
+  retry ENV DELIVERY_ID                   retry a dead delivery
+
+Admin commands take --admin (EDGEHOOK_ADMIN_URL, default http://127.0.0.1:8081)
+and --admin-token (EDGEHOOK_ADMIN_TOKEN); -f - reads the JSON from stdin.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "serve":
+		err = serve(args)
+	case "env", "integration", "connection", "deliveries", "retry":
+		err = adminCommand(cmd, args)
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "edgehook: unknown command %q\n\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "edgehook:", err)
+		os.Exit(1)
+	}
+}

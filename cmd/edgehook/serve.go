@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/edgehook/edgehook/config"
+	"github.com/edgehook/edgehook/delivery"
+	"github.com/edgehook/edgehook/gateway"
+	"github.com/edgehook/edgehook/plugins"
+	"github.com/edgehook/edgehook/plugins/provider"
+)
+
+// serveFlags are the flags of `edgehook serve` (SPEC §2).
+type serveFlags struct {
+	listen, adminListen, etcd, embeddedListen, prefix, dataDir string
+	adminToken, retrySchedule, publicURL, logLevel             string
+	maxBody                                                    int64
+	workers                                                    int
+	attemptTimeout                                             time.Duration
+	allowPrivate, demo                                         bool
+}
+
+func parseServe(args []string) (*serveFlags, error) {
+	f := newFlags("serve")
+	s := &serveFlags{}
+	f.StringVar(&s.listen, "listen", envOr("listen", ":8080"), "ingress listen address host:port (EDGEHOOK_LISTEN)")
+	f.StringVar(&s.adminListen, "admin-listen", envOr("admin-listen", "127.0.0.1:8081"), "admin API and /metrics listen address (EDGEHOOK_ADMIN_LISTEN)")
+	f.StringVar(&s.etcd, "etcd", envOr("etcd", ""), "comma-separated etcd endpoint URLs; empty = embedded etcd under --data-dir (EDGEHOOK_ETCD)")
+	f.StringVar(&s.embeddedListen, "embedded-etcd-listen", envOr("embedded-etcd-listen", ""), "fixed host:port for the embedded etcd's clients (EDGEHOOK_EMBEDDED_ETCD_LISTEN)")
+	f.StringVar(&s.prefix, "etcd-prefix", envOr("etcd-prefix", "/edgehook"), "etcd key prefix (EDGEHOOK_ETCD_PREFIX)")
+	f.StringVar(&s.dataDir, "data-dir", envOr("data-dir", "./data"), "directory of the spool and the embedded etcd (EDGEHOOK_DATA_DIR)")
+	f.StringVar(&s.adminToken, "admin-token", envOr("admin-token", ""), "bearer token of the admin API; required unless --admin-listen is loopback (EDGEHOOK_ADMIN_TOKEN)")
+	f.StringVar(&s.retrySchedule, "retry-schedule", envOr("retry-schedule", "5s,5m,30m,2h,5h,10h,10h"), "delays between delivery attempts (EDGEHOOK_RETRY_SCHEDULE)")
+	f.StringVar(&s.publicURL, "public-url", envOr("public-url", ""), "external base URL, for signatures covering the URL (EDGEHOOK_PUBLIC_URL)")
+	f.StringVar(&s.logLevel, "log-level", envOr("log-level", "info"), "debug, info, warn or error (EDGEHOOK_LOG_LEVEL)")
+	f.Int64Var(&s.maxBody, "max-body", 25<<20, "maximum request body in bytes (EDGEHOOK_MAX_BODY)")
+	f.IntVar(&s.workers, "workers", 256, "delivery worker pool size (EDGEHOOK_WORKERS)")
+	f.DurationVar(&s.attemptTimeout, "attempt-timeout", 20*time.Second, "timeout of one delivery attempt (EDGEHOOK_ATTEMPT_TIMEOUT)")
+	f.BoolVar(&s.allowPrivate, "allow-private-destinations", false, "allow forwarding to private, loopback and link-local addresses (EDGEHOOK_ALLOW_PRIVATE_DESTINATIONS)")
+	f.BoolVar(&s.demo, "demo", false, "seed a demo environment and serve a demo sink on the admin listener (EDGEHOOK_DEMO)")
+	for _, n := range []string{"max-body", "workers", "attempt-timeout", "allow-private-destinations", "demo"} {
+		f.fromEnv(n)
+	}
+	if err := f.Parse(args); err != nil {
+		return nil, err
+	}
+	if s.adminToken == "" && !isLoopback(s.adminListen) {
+		return nil, errors.New("serve: --admin-token is required when --admin-listen is not a loopback address")
+	}
+	if s.maxBody <= 0 {
+		return nil, errors.New("serve: --max-body must be positive")
+	}
+	return s, nil
+}
+
+func envOr(flagName, def string) string {
+	if v, ok := os.LookupEnv(envName(flagName)); ok {
+		return v
+	}
+	return def
+}
+
+func isLoopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// gatewayProc is one running gateway and what it owns, closed in reverse.
+type gatewayProc struct {
+	emb    *config.Embedded
+	cli    *clientv3.Client
+	cache  *config.Cache
+	svc    *delivery.Service
+	gw     *gateway.Server
+	closed []func() error
+}
+
+func serve(args []string) error {
+	fl, err := parseServe(args)
+	if err != nil {
+		return err
+	}
+	log := newLogger(fl.logLevel)
+	slog.SetDefault(log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	p := &gatewayProc{}
+	defer p.close(log)
+	if err := p.start(ctx, fl, log); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	return nil
+}
+
+func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logger) error {
+	schedule, err := parseSchedule(fl.retrySchedule)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(fl.dataDir, 0o700); err != nil {
+		return fmt.Errorf("serve: data dir: %w", err)
+	}
+	endpoints := splitList(fl.etcd)
+	if len(endpoints) == 0 {
+		if p.emb, err = config.StartEmbedded(filepath.Join(fl.dataDir, "etcd"), fl.embeddedListen); err != nil {
+			return fmt.Errorf("serve: embedded etcd: %w", err)
+		}
+		p.closed = append(p.closed, func() error { p.emb.Close(); return nil })
+		endpoints = p.emb.Endpoints()
+	}
+	if p.cli, err = clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: nil}); err != nil {
+		return fmt.Errorf("serve: etcd client: %w", err)
+	}
+	p.closed = append(p.closed, p.cli.Close)
+	reg, err := provider.NewRegistry(plugins.All())
+	if err != nil {
+		return err
+	}
+	store := config.NewStore(p.cli, fl.prefix, reg.Provision)
+	p.cache = config.NewCache(p.cli, fl.prefix, reg.Provision, config.CacheOptions{Logger: log})
+	if err := p.cache.Start(ctx); err != nil {
+		return fmt.Errorf("serve: config watch: %w", err)
+	}
+	p.closed = append(p.closed, func() error { p.cache.Close(); return nil })
+	p.svc, err = delivery.New(delivery.Options{
+		Dir:            filepath.Join(fl.dataDir, "spool"),
+		Workers:        fl.workers,
+		Schedule:       schedule,
+		AttemptTimeout: fl.attemptTimeout,
+		AllowPrivate:   fl.allowPrivate,
+		Secret:         p.envSecret,
+		Logger:         log,
+	})
+	if err != nil {
+		return fmt.Errorf("serve: spool: %w", err)
+	}
+	p.svc.Start()
+	p.closed = append(p.closed, func() error { p.svc.Close(); return nil })
+	etcdOK := p.watchEtcd(ctx)
+	opts := gateway.Options{
+		MaxBody:     fl.maxBody,
+		PublicURL:   fl.publicURL,
+		AdminToken:  fl.adminToken,
+		Logger:      log,
+		EtcdHealthy: etcdOK.Load,
+		Metrics:     metricsHandler(),
+	}
+	if fl.demo {
+		opts.Extra = map[string]fasthttpHandler{demoSinkPath: demoSink(log)}
+	}
+	p.gw = gateway.New(opts, p.cache, store, p.svc, reg.SecretConfigFields)
+	return p.listen(ctx, fl, store, log)
+}
+
+func (p *gatewayProc) listen(ctx context.Context, fl *serveFlags, store *config.Store, log *slog.Logger) error {
+	in, err := net.Listen("tcp", fl.listen)
+	if err != nil {
+		return fmt.Errorf("serve: ingress listener: %w", err)
+	}
+	ad, err := net.Listen("tcp", fl.adminListen)
+	if err != nil {
+		in.Close()
+		return fmt.Errorf("serve: admin listener: %w", err)
+	}
+	p.closed = append(p.closed, p.gw.Shutdown)
+	go func() {
+		if err := p.gw.ServeIngress(in); err != nil {
+			log.Error("ingress stopped", "err", err)
+		}
+	}()
+	go func() {
+		if err := p.gw.ServeAdmin(ad); err != nil {
+			log.Error("admin stopped", "err", err)
+		}
+	}()
+	log.Info("edgehook listening", "ingress", in.Addr().String(), "admin", ad.Addr().String(), "etcd", p.cli.Endpoints())
+	if fl.demo {
+		return seedDemo(ctx, store, in.Addr().String(), ad.Addr().String())
+	}
+	return nil
+}
+
+// envSecret returns an environment's webhook_secret for outgoing signatures.
+func (p *gatewayProc) envSecret(env string) (string, error) {
+	e, err := p.cache.Environment(context.Background(), []byte(env))
+	if err != nil {
+		return "", err
+	}
+	return e.Secret, nil
+}
+
+// watchEtcd keeps a flag saying whether etcd answered within the last probe.
+func (p *gatewayProc) watchEtcd(ctx context.Context) *atomic.Bool {
+	ok := new(atomic.Bool)
+	probe := func() {
+		c, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		_, err := p.cli.Get(c, "health", clientv3.WithCountOnly())
+		ok.Store(err == nil)
+	}
+	probe()
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				probe()
+			}
+		}
+	}()
+	return ok
+}
+
+func (p *gatewayProc) close(log *slog.Logger) {
+	for i := len(p.closed) - 1; i >= 0; i-- {
+		if err := p.closed[i](); err != nil {
+			log.Warn("shutdown", "err", err)
+		}
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
