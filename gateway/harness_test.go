@@ -155,6 +155,8 @@ type sink struct {
 	got    []received
 	status func(n int, w http.ResponseWriter) int
 	notify chan struct{}
+	// onBody, when set before traffic starts, sees each body on arrival.
+	onBody func(b []byte)
 }
 
 func newSink(t *testing.T, status func(n int, w http.ResponseWriter) int) *sink {
@@ -170,6 +172,9 @@ func newSink(t *testing.T, status func(n int, w http.ResponseWriter) int) *sink 
 
 func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
+	if s.onBody != nil {
+		s.onBody(b)
+	}
 	s.mu.Lock()
 	s.got = append(s.got, received{header: r.Header.Clone(), body: b, at: time.Now()})
 	n := len(s.got)
