@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"crypto/hmac"
+	"errors"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -136,4 +137,23 @@ func TestRestartResumes(t *testing.T) {
 	s2 := newTestService(t, Options{Dir: dir})
 	snk.wait(t, 10, 5*time.Second)
 	eventually(t, 5*time.Second, "spool drained", func() bool { return s2.Stats().PendingOnDisk == 0 })
+}
+
+func TestRetryOnlyDeadLetters(t *testing.T) {
+	s := newTestService(t, Options{Schedule: []time.Duration{time.Hour}})
+	accept(t, s, event(`{}`, "http://127.0.0.1:1/down")) // nothing listens on port 1
+	var l []Info
+	eventually(t, 5*time.Second, "first attempt made", func() bool {
+		l, _ = s.List("prod", "pending", 10)
+		return len(l) == 1 && l[0].Attempts == 1
+	})
+	if err := s.Retry("prod", l[0].ID); !errors.Is(err, ErrNotDead) {
+		t.Fatalf("Retry of a pending delivery: %v", err)
+	}
+	if err := s.Retry("prod", "no-such-id"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Retry of an unknown id: %v", err)
+	}
+	if _, err := s.List("prod", "weird", 10); !errors.Is(err, ErrBadStatus) {
+		t.Fatalf("List with a bad status: %v", err)
+	}
 }

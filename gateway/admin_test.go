@@ -40,3 +40,24 @@ func TestAdminAPI(t *testing.T) {
 		}
 	}
 }
+
+// With --admin-token every admin route but health, readiness and metrics
+// needs the bearer token; a wrong one is 401 with the JSON error body.
+func TestAdminToken(t *testing.T) {
+	g := startGateway(t, startEtcd(t), gwOpts{adminToken: "t0ken"})
+	url := g.admin + "/v1/environments/prod"
+	body := []byte(`{"webhook_urls":[]}`)
+	for _, h := range []map[string]string{nil, {"Authorization": "Bearer wrong"}, {"Authorization": "t0ken"}, {"Authorization": "Bearer t0ken2"}} {
+		if st, b := do(t, "PUT", url, body, h); st != 401 || !strings.Contains(string(b), `"code":"unauthorized"`) {
+			t.Errorf("PUT with %v: %d %s", h, st, b)
+		}
+	}
+	if st, b := do(t, "PUT", url, body, map[string]string{"Authorization": "Bearer t0ken"}); st != 200 {
+		t.Fatalf("PUT with the token: %d %s", st, b)
+	}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if st, _ := do(t, "GET", g.admin+p, nil, nil); st != 200 {
+			t.Errorf("%s without a token: %d", p, st)
+		}
+	}
+}

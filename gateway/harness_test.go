@@ -47,6 +47,7 @@ type gwOpts struct {
 	schedule   []time.Duration
 	maxPending int
 	maxBody    int64
+	adminToken string
 }
 
 func startGateway(t *testing.T, endpoints []string, o gwOpts) *testGateway {
@@ -96,7 +97,7 @@ func startGateway(t *testing.T, endpoints []string, o gwOpts) *testGateway {
 	}
 	svc.Start()
 	t.Cleanup(svc.Close)
-	gw := gateway.New(gateway.Options{MaxBody: o.maxBody, Logger: log}, cache, store, svc, reg.SecretConfigFields)
+	gw := gateway.New(gateway.Options{MaxBody: o.maxBody, AdminToken: o.adminToken, Logger: log}, cache, store, svc, reg.SecretConfigFields)
 	in, ad := listen(t), listen(t)
 	go gw.ServeIngress(in)
 	go gw.ServeAdmin(ad)
