@@ -57,7 +57,7 @@ type hit struct {
 }
 
 // sink is a real HTTP server on 127.0.0.1 that answers reply(n) to its
-// n-th request (from 1).
+// n-th request (from 1); a reply that writes the response returns 0.
 type sink struct {
 	url   string
 	mu    sync.Mutex
@@ -88,7 +88,9 @@ func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.reply != nil {
 		code = s.reply(n, w)
 	}
-	w.WriteHeader(code)
+	if code != 0 { // 0: reply wrote the response itself
+		w.WriteHeader(code)
+	}
 }
 
 // wait returns the sink's hits once it has at least n, failing after d.

@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -155,5 +157,24 @@ func TestRetryOnlyDeadLetters(t *testing.T) {
 	}
 	if _, err := s.List("prod", "weird", 10); !errors.Is(err, ErrBadStatus) {
 		t.Fatalf("List with a bad status: %v", err)
+	}
+}
+
+// A 2xx whose body is larger than the client reads still ends the delivery.
+func TestLargeReplyBodyStillDelivered(t *testing.T) {
+	s := newTestService(t, Options{})
+	big := strings.Repeat("x", 3<<20)
+	snk := newSink(t, func(_ int, w http.ResponseWriter) int {
+		w.Header().Set("Content-Length", strconv.Itoa(len(big)))
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, big)
+		return 0
+	})
+	accept(t, s, event(`{}`, snk.url))
+	snk.wait(t, 1, 5*time.Second)
+	eventually(t, 5*time.Second, "delivery completed", func() bool { return s.Stats().PendingOnDisk == 0 })
+	time.Sleep(100 * time.Millisecond)
+	if n := snk.count(); n != 1 {
+		t.Fatalf("sink got %d requests, want 1", n)
 	}
 }
