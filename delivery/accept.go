@@ -38,7 +38,7 @@ func (s *Service) Accept(ev *Event) (Result, error) {
 	var first string
 	var dup bool
 	err = s.withStore(func() (err error) {
-		first, dup, err = s.spool.Append(dedupeOf(ev, id, now), recs)
+		recs, first, dup, err = s.spool.Append(dedupeOf(ev, id, now), recs)
 		return err
 	})
 	if err != nil || dup {
@@ -48,17 +48,42 @@ func (s *Service) Accept(ev *Event) (Result, error) {
 	return Result{ID: id}, nil
 }
 
-// noteAccepted wakes the destinations of new deliveries.
+// noteAccepted hands new, committed deliveries over for sending. A
+// delivery whose destination has no backlog on disk, a closed circuit and
+// room in memory is queued in memory directly, with its body, and started
+// if the destination's cap allows: the common case reads nothing back from
+// disk. Otherwise it stays on disk and the loader is woken.
+//
+// A destination with no known disk work (wake zero) is never being loaded,
+// since only the loader's own completed load zeroes wake; so the loader
+// never sees a delivery queued here, which could otherwise be sent twice.
 func (s *Service) noteAccepted(recs []*Record, now time.Time) {
 	if len(recs) == 0 {
 		return
 	}
+	toDisk := false
 	s.mu.Lock()
 	for _, r := range recs {
-		s.destLocked(r.Dest).noteDisk(now)
+		d := s.destLocked(r.Dest)
+		if d.held[r.ID] {
+			continue // a load that just finished queued it already
+		}
+		if s.started && d.wake.IsZero() && !d.open && len(d.held) < s.perDest &&
+			s.inMem < s.opts.MaxInMemory && s.memBody+len(r.Body) <= s.opts.MaxMemoryBodies {
+			d.push(r)
+			s.inMem++
+			s.memBody += len(r.Body)
+			s.dispatchDest(d, now)
+			continue
+		}
+		r.Body = nil
+		d.noteDisk(now)
+		toDisk = true
 	}
 	s.mu.Unlock()
-	s.wake()
+	if toDisk {
+		s.wake()
+	}
 }
 
 // dedupeOf returns the dedupe record of ev, nil without a dedupe key.

@@ -44,11 +44,14 @@ func (s *Service) attempt(r *Record) (outcome, time.Time) {
 	now := s.opts.Now()
 	n := r.Attempts + 1
 	var o outcome
-	var body []byte
-	err := s.withStore(func() (err error) {
-		body, err = s.spool.Body(r.ID)
-		return err
-	})
+	body := r.Body
+	var err error
+	if body == nil {
+		err = s.withStore(func() (err error) {
+			body, err = s.spool.Body(r.ID)
+			return err
+		})
+	}
 	if err == nil {
 		o = s.send(r, body, n, now)
 	} else {
@@ -95,11 +98,15 @@ func (s *Service) finish(d *dest, r *Record, o outcome, due time.Time) *Record {
 	defer s.mu.Unlock()
 	delete(d.held, r.ID)
 	s.inMem--
+	s.memBody -= len(r.Body)
 	if !due.IsZero() {
 		d.noteDisk(due)
 	}
 	if d.record(o.healthy(), now, &s.opts) {
 		s.log.Warn("delivery: destination circuit changed", "destination", d.key, "open", d.open, "cooldown", d.cooldown)
+		if d.open {
+			s.releaseReady(d, now)
+		}
 	}
 	if !s.closed && d.ready() > 0 && d.allow(now) {
 		d.started()
@@ -108,6 +115,26 @@ func (s *Service) finish(d *dest, r *Record, o outcome, due time.Time) *Record {
 	d.inflight--
 	s.inFlight--
 	return nil
+}
+
+// releaseReady gives d's ready deliveries back to the spool, so that a
+// destination that cannot take them does not hold memory other
+// destinations need; they are loaded again once its circuit lets attempts
+// through. s.mu is held.
+func (s *Service) releaseReady(d *dest, now time.Time) {
+	if d.ready() == 0 {
+		return
+	}
+	for _, q := range [...][]*Record{d.first, d.retry} {
+		for _, r := range q {
+			delete(d.held, r.ID)
+			s.inMem--
+			s.memBody -= len(r.Body)
+		}
+	}
+	d.first, d.retry = nil, nil
+	s.spool.Release(d.key)
+	d.noteDisk(now)
 }
 
 // send makes one POST of body for r, signed for the attempt number n made

@@ -42,10 +42,16 @@ func queuePrefix(dest string, first bool) []byte {
 	return append(k, 0, class)
 }
 
-func queueKey(r *Record) []byte {
-	k := queuePrefix(r.Dest, r.first())
+// queueSuffix is r's queue key after its prefix: due time, then id. Scan
+// cursors are suffixes.
+func queueSuffix(r *Record) []byte {
+	k := make([]byte, 0, 8+len(r.ID))
 	k = binary.BigEndian.AppendUint64(k, uint64(unixNano(r.Due)))
 	return append(k, r.ID...)
+}
+
+func queueKey(r *Record) []byte {
+	return append(queuePrefix(r.Dest, r.first()), queueSuffix(r)...)
 }
 
 // parseQueueKey returns the due time and delivery id of a queue key whose

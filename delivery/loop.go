@@ -75,9 +75,9 @@ func (s *Service) loadPlan(now time.Time) []loadJob {
 	return plan
 }
 
-// load reads l's due deliveries and queues them in memory. The held
-// snapshot may be stale by then, so each id is checked again under the
-// lock. Unless new work landed on disk meanwhile, the destination's wake
+// load reads l's due deliveries and queues them in memory (their number
+// was bounded by the room planned). The held snapshot may be stale by
+// then, so each id is checked again under the lock. Unless new work landed on disk meanwhile, the destination's wake
 // time becomes the earliest due time left on disk.
 func (s *Service) load(l loadJob, now time.Time) {
 	var recs []*Record
@@ -94,8 +94,8 @@ func (s *Service) load(l loadJob, now time.Time) {
 		d.wake = now.Add(loadRetry)
 		return
 	}
-	for _, r := range recs {
-		if !d.held[r.ID] && len(d.held) < s.perDest && s.inMem < s.opts.MaxInMemory {
+	for _, r := range recs { // Due returns a delivery once: keep them all
+		if !d.held[r.ID] {
 			d.push(r)
 			s.inMem++
 		}
@@ -118,11 +118,7 @@ func (s *Service) dispatch(now time.Time) time.Time {
 		}
 	}
 	for key, d := range s.dests {
-		for d.ready() > 0 && d.inflight < s.opts.PerDestConcurrency && d.allow(now) {
-			if !s.startLocked(d, d.pop()) {
-				break
-			}
-		}
+		s.dispatchDest(d, now)
 		switch {
 		case d.open:
 			// Wake for the probe; a probe in flight wakes the loader when done.
@@ -136,6 +132,16 @@ func (s *Service) dispatch(now time.Time) time.Time {
 		}
 	}
 	return next
+}
+
+// dispatchDest starts d's ready deliveries within its concurrency cap and
+// circuit; s.mu is held.
+func (s *Service) dispatchDest(d *dest, now time.Time) {
+	for d.ready() > 0 && d.inflight < s.opts.PerDestConcurrency && d.allow(now) {
+		if !s.startLocked(d, d.pop()) {
+			return
+		}
+	}
 }
 
 // startLocked hands r, just popped from d, to the pool; s.mu is held. When

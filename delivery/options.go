@@ -35,6 +35,14 @@ type Options struct {
 	// MaxInMemory bounds the deliveries held in memory (ready or in
 	// flight); the rest wait on disk. 4096.
 	MaxInMemory int
+	// PerDestMemory bounds one destination's deliveries in memory, at
+	// least PerDestConcurrency; 256. A destination whose circuit opens
+	// gives back those not in flight.
+	PerDestMemory int
+	// MaxMemoryBodies bounds the bytes of forward bodies kept in memory
+	// with deliveries handed over at accept time; beyond it a body is read
+	// back from disk when sent. 32 MiB.
+	MaxMemoryBodies int
 	// MaxSyncWaiters bounds the Accepts waiting for their disk sync;
 	// Accept returns ErrOverloaded beyond it. 8192.
 	MaxSyncWaiters int
@@ -63,7 +71,9 @@ func (o Options) withDefaults() (Options, error) {
 	setInt(&o.PerDestConcurrency, 32)
 	setInt(&o.MaxPending, 4_000_000)
 	setInt(&o.MaxInMemory, 4096)
+	setInt(&o.PerDestMemory, 256)
 	setInt(&o.MaxSyncWaiters, 8192)
+	setInt(&o.MaxMemoryBodies, 32<<20)
 	setInt(&o.CircuitThreshold, 5)
 	setDur(&o.AttemptTimeout, 20*time.Second)
 	setDur(&o.CircuitCooldown, 10*time.Second)
@@ -105,7 +115,7 @@ func setDur(p *time.Duration, def time.Duration) {
 }
 
 // perDestMemory is how many deliveries of one destination may be held in
-// memory: twice its concurrency cap, within MaxInMemory.
+// memory: PerDestMemory, at least the concurrency cap, within MaxInMemory.
 func (o *Options) perDestMemory() int {
-	return min(2*o.PerDestConcurrency, o.MaxInMemory)
+	return min(max(o.PerDestMemory, o.PerDestConcurrency), o.MaxInMemory)
 }

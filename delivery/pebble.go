@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -16,6 +17,7 @@ import (
 type pebbleSpool struct {
 	db      *pebble.DB
 	pending atomic.Int64
+	cursors queueCursors
 
 	mu    sync.Mutex
 	locks map[string]chan struct{} // dedupe keys being checked and written
@@ -30,11 +32,11 @@ func OpenPebble(dir string, fs vfs.FS, log *slog.Logger) (Spool, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	db, err := pebble.Open(dir, &pebble.Options{FS: fs, Logger: pebbleLogger{log}})
+	db, err := pebble.Open(dir, pebbleOptions(fs, log))
 	if err != nil {
 		return nil, fmt.Errorf("delivery: opening spool %s: %w", dir, err)
 	}
-	p := &pebbleSpool{db: db, locks: map[string]chan struct{}{}}
+	p := &pebbleSpool{db: db, locks: map[string]chan struct{}{}, cursors: queueCursors{m: map[string]*cursor{}}}
 	n, err := p.count([]byte{tagQueue})
 	if err != nil {
 		db.Close()
@@ -42,6 +44,17 @@ func OpenPebble(dir string, fs vfs.FS, log *slog.Logger) (Spool, error) {
 	}
 	p.pending.Store(n)
 	return p, nil
+}
+
+// pebbleOptions are the store's options: bloom filters on every level, so
+// that the point reads of the accept path (dedupe, existing delivery ids),
+// which mostly miss, cost a filter probe per file rather than a block read.
+func pebbleOptions(fs vfs.FS, log *slog.Logger) *pebble.Options {
+	o := &pebble.Options{FS: fs, Logger: pebbleLogger{log}}
+	for i := range o.Levels {
+		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	return o
 }
 
 // count returns the number of keys with prefix pfx.

@@ -31,52 +31,88 @@ func (p *pebbleSpool) Destinations() ([]string, error) {
 	return out, closeIter(it)
 }
 
-// Due implements Spool.
+// Due implements Spool. Each class is scanned from its cursor (see
+// queueCursors), and records are decoded from the queue values.
 func (p *pebbleSpool) Due(dest string, now time.Time, max int, held func(string) bool) ([]*Record, time.Time, error) {
+	from := p.cursors.begin(dest)
+	var stop [2][]byte
 	var recs []*Record
 	var next time.Time
-	for _, first := range [...]bool{true, false} {
-		got, n, err := p.due(queuePrefix(dest, first), now, max-len(recs), held)
-		if err != nil {
+	live := false
+	for cl, first := range [...]bool{true, false} {
+		sc := queueScan{pfx: queuePrefix(dest, first), from: from[cl], now: now, max: max - len(recs), held: held}
+		if err := sc.run(p.db); err != nil {
+			p.cursors.end(dest, from, true)
 			return nil, time.Time{}, err
 		}
-		recs = append(recs, got...)
-		if !n.IsZero() && (next.IsZero() || n.Before(next)) {
-			next = n
+		recs = append(recs, sc.recs...)
+		stop[cl], live = sc.stop, live || sc.live
+		if !sc.next.IsZero() && (next.IsZero() || sc.next.Before(next)) {
+			next = sc.next
 		}
 	}
+	p.cursors.end(dest, stop, live)
 	return recs, next, nil
 }
 
-// due scans one queue prefix; see Due.
-func (p *pebbleSpool) due(pfx []byte, now time.Time, max int, held func(string) bool) ([]*Record, time.Time, error) {
-	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: pfx, UpperBound: prefixEnd(pfx)})
+// Release implements Spool.
+func (p *pebbleSpool) Release(dest string) { p.cursors.reset(dest) }
+
+// queueScan is the scan of one queue class from position from (a queue
+// key suffix; nil is the head).
+type queueScan struct {
+	pfx  []byte
+	from []byte
+	now  time.Time
+	max  int
+	held func(string) bool
+
+	recs []*Record
+	next time.Time // earliest due time left, now when max was reached
+	stop []byte    // the first position not taken: the next cursor
+	live bool      // some key was found
+}
+
+func (sc *queueScan) run(db *pebble.DB) error {
+	lo := append(append([]byte(nil), sc.pfx...), sc.from...)
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(sc.pfx)})
 	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("delivery: reading spool: %w", err)
+		return fmt.Errorf("delivery: reading spool: %w", err)
 	}
-	var recs []*Record
-	var next time.Time
+	sc.stop = sc.from
 	for ok := it.First(); ok; ok = it.Next() {
-		due, id, valid := parseQueueKey(it.Key(), len(pfx))
-		if !valid || held(id) {
+		k := it.Key()
+		due, id, valid := parseQueueKey(k, len(sc.pfx))
+		if !valid {
 			continue
 		}
-		if due.After(now) {
-			next = due
+		sc.live = true
+		here := append([]byte(nil), k[len(sc.pfx):]...)
+		if due.After(sc.now) {
+			sc.next, sc.stop = due, here
 			break
 		}
-		if len(recs) >= max {
-			next = now
+		if !sc.held(id) && len(sc.recs) >= sc.max {
+			sc.next, sc.stop = sc.now, here
 			break
 		}
-		r, err := p.Get(id)
+		sc.stop = append(here, 0) // just after this key
+		if sc.held(id) {
+			continue
+		}
+		v, err := it.ValueAndErr()
 		if err != nil {
-			continue // a queue key without its record: skipped, never sent
+			it.Close()
+			return fmt.Errorf("delivery: reading spool: %w", err)
+		}
+		r, err := decodeRecord(v)
+		if err != nil {
+			continue // a corrupt queue entry is skipped, never sent
 		}
 		r.Due = due
-		recs = append(recs, r)
+		sc.recs = append(sc.recs, r)
 	}
-	return recs, next, closeIter(it)
+	return closeIter(it)
 }
 
 // List implements Spool.

@@ -1,6 +1,8 @@
 package delivery
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 )
@@ -17,6 +19,16 @@ func openTestSpool(t *testing.T, dir string) Spool {
 func pendingRecord(id, dest string, due time.Time, attempts int) *Record {
 	return &Record{ID: id, EventID: "e-" + id, Env: "prod", URL: dest + "/h", Dest: dest,
 		Created: due, Due: due, Attempts: attempts, Body: []byte(`{"id":"` + id + `"}`)}
+}
+
+// got0 reads delivery id, failing the test if it is missing.
+func got0(t *testing.T, sp Spool, id string) *Record {
+	t.Helper()
+	r, err := sp.Get(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func ids(recs []*Record) []string {
@@ -39,7 +51,7 @@ func TestSpoolDueOrder(t *testing.T) {
 		pendingRecord("future", a, t0.Add(time.Hour), 1),
 		pendingRecord("other", b, t0, 0),
 	}
-	if _, dup, err := sp.Append(nil, recs); err != nil || dup {
+	if _, _, dup, err := sp.Append(nil, recs); err != nil || dup {
 		t.Fatal(dup, err)
 	}
 	if sp.Pending() != 5 {
@@ -49,11 +61,24 @@ func TestSpoolDueOrder(t *testing.T) {
 	if len(dests) != 2 || dests[0] != a || dests[1] != b {
 		t.Fatalf("Destinations = %q", dests)
 	}
-	none := func(string) bool { return false }
-	got, next, err := sp.Due(a, t0, 10, none)
-	if err != nil {
-		t.Fatal(err)
+	// The caller holds what Due returned until it is finished, as the
+	// Service does.
+	held := map[string]bool{}
+	due := func(max int) ([]*Record, time.Time) {
+		t.Helper()
+		got, next, err := sp.Due(a, t0, max, func(id string) bool { return held[id] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range got {
+			if held[r.ID] {
+				t.Fatalf("%s returned while held", r.ID)
+			}
+			held[r.ID] = true
+		}
+		return got, next
 	}
+	got, next := due(10)
 	// First attempts before retries, each by due time; the future one waits.
 	if g := ids(got); len(g) != 3 || g[0] != "f-1" || g[1] != "f-2" || g[2] != "r-late" {
 		t.Fatalf("Due = %q", g)
@@ -61,9 +86,30 @@ func TestSpoolDueOrder(t *testing.T) {
 	if !next.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("next = %v", next)
 	}
-	got, next, _ = sp.Due(a, t0, 1, func(id string) bool { return id == "f-1" })
-	if g := ids(got); len(g) != 1 || g[0] != "f-2" || !next.Equal(t0) {
-		t.Fatalf("Due with f-1 held, max 1 = %q next %v", g, next)
+	// A delivery is returned once, even when the caller does not say so.
+	if got, _, _ := sp.Due(a, t0, 10, func(string) bool { return false }); len(got) != 0 {
+		t.Fatalf("Due again = %q", ids(got))
+	}
+	// A key inserted below the scan position, and one moved by Update, are
+	// due again.
+	early := pendingRecord("f-0", a, t0.Add(-time.Hour), 0)
+	if _, _, _, err := sp.Append(nil, []*Record{early}); err != nil {
+		t.Fatal(err)
+	}
+	r := got0(t, sp, "r-late")
+	moved := *r
+	moved.Attempts, moved.Due = 3, t0.Add(-2*time.Second)
+	if err := sp.Update(r, &moved); err != nil {
+		t.Fatal(err)
+	}
+	delete(held, "r-late") // its attempt finished: it was moved
+	got, next = due(1)
+	if g := ids(got); len(g) != 1 || g[0] != "f-0" || !next.Equal(t0) {
+		t.Fatalf("Due max 1 = %q next %v; want f-0 and next = now", g, next)
+	}
+	got, _ = due(10)
+	if g := ids(got); len(g) != 1 || g[0] != "r-late" || got[0].Attempts != 3 {
+		t.Fatalf("moved delivery: %q", g)
 	}
 	body, err := sp.Body("f-2")
 	if err != nil || string(body) != `{"id":"f-2"}` {
@@ -118,13 +164,13 @@ func TestSpoolDedupe(t *testing.T) {
 	defer sp.Close()
 	t0 := time.Unix(1_800_000_000, 0)
 	d := &Dedupe{Env: "prod", Integration: "github", Key: "k1", EventID: "ev-1", Now: t0, Expires: t0.Add(time.Hour)}
-	if _, dup, _ := sp.Append(d, []*Record{pendingRecord("a", "http://a:80", t0, 0)}); dup {
+	if _, _, dup, _ := sp.Append(d, []*Record{pendingRecord("a", "http://a:80", t0, 0)}); dup {
 		t.Fatal("first is a duplicate")
 	}
 	d2 := *d
 	d2.EventID, d2.Now = "ev-2", t0.Add(time.Minute)
-	first, dup, err := sp.Append(&d2, []*Record{pendingRecord("b", "http://a:80", t0, 0)})
-	if err != nil || !dup || first != "ev-1" {
+	stored, first, dup, err := sp.Append(&d2, []*Record{pendingRecord("b", "http://a:80", t0, 0)})
+	if err != nil || !dup || first != "ev-1" || len(stored) != 0 {
 		t.Fatalf("duplicate: %q %v %v", first, dup, err)
 	}
 	if _, err := sp.Get("b"); err != ErrNotFound {
@@ -133,7 +179,7 @@ func TestSpoolDedupe(t *testing.T) {
 	// Another integration's identical key is not a duplicate.
 	d3 := d2
 	d3.Integration = "github-2"
-	if _, dup, _ := sp.Append(&d3, nil); dup {
+	if _, _, dup, _ := sp.Append(&d3, nil); dup {
 		t.Fatal("dedupe crosses integrations")
 	}
 	if n, err := sp.ExpireDedupe(t0.Add(2*time.Hour), 100); err != nil || n != 2 {
@@ -141,7 +187,79 @@ func TestSpoolDedupe(t *testing.T) {
 	}
 	d4 := *d
 	d4.Now = t0.Add(2 * time.Hour)
-	if _, dup, _ := sp.Append(&d4, nil); dup {
-		t.Fatal("an expired key is still a duplicate")
+	// The key is accepted again, but delivery "a" (same derived id) is
+	// still pending from the first event: it is neither overwritten nor
+	// reported as stored; a new one is.
+	stored, _, dup, err = sp.Append(&d4, []*Record{pendingRecord("a", "http://a:80", t0, 5), pendingRecord("c", "http://a:80", t0, 0)})
+	if err != nil || dup || len(stored) != 1 || stored[0].ID != "c" {
+		t.Fatalf("after expiry: stored %q, dup %v, %v", ids(stored), dup, err)
+	}
+	if a, _ := sp.Get("a"); a.Attempts != 0 {
+		t.Fatal("a pending delivery was overwritten")
+	}
+}
+
+// Writers append deliveries (some due before the scan position) while one
+// scanner takes what is due and completes it: every delivery is returned
+// exactly once, none is missed by the scan cursors.
+func TestSpoolDueConcurrentAppends(t *testing.T) {
+	sp := openTestSpool(t, t.TempDir())
+	defer sp.Close()
+	const writers, each = 4, 300
+	const dest = "http://a:80"
+	base := time.Now()
+	// Deliveries due later in both classes keep the queue from emptying, so
+	// the scan cursors persist between scans.
+	later := []*Record{pendingRecord("later-0", dest, base.Add(time.Hour), 0), pendingRecord("later-1", dest, base.Add(time.Hour), 1)}
+	if _, _, _, err := sp.Append(nil, later); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				// Due times jump around within the past second.
+				due := base.Add(-time.Duration((i*7919+w*104729)%1000) * time.Millisecond)
+				r := pendingRecord(fmt.Sprintf("w%d-%d", w, i), dest, due, i%2)
+				if _, _, _, err := sp.Append(nil, []*Record{r}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	seen := map[string]int{}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	scan := func() {
+		got, _, err := sp.Due(dest, time.Now(), 17, func(string) bool { return false })
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range got {
+			seen[r.ID]++
+			if err := sp.Complete(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for {
+		select {
+		case <-done:
+			for range 100 {
+				scan()
+			}
+			if len(seen) != writers*each {
+				t.Fatalf("returned %d distinct deliveries of %d", len(seen), writers*each)
+			}
+			for id, n := range seen {
+				if n != 1 {
+					t.Fatalf("%s returned %d times", id, n)
+				}
+			}
+			return
+		default:
+			scan()
+		}
 	}
 }

@@ -11,48 +11,60 @@ import (
 // Append implements Spool. The batch is committed with pebble.Sync;
 // Pebble's commit pipeline makes concurrent synced batches share one WAL
 // fsync (group commit).
-func (p *pebbleSpool) Append(d *Dedupe, recs []*Record) (string, bool, error) {
+func (p *pebbleSpool) Append(d *Dedupe, recs []*Record) ([]*Record, string, bool, error) {
 	var dk []byte
 	if d != nil {
 		dk = dedupeSuffix(d)
 		defer p.lockKey(string(dk))()
 		if id, ok, err := p.liveDedupe(dk, d.Now); err != nil || ok {
-			return id, ok, err
+			return nil, id, ok, err
 		}
 	}
 	b := p.db.NewBatch()
 	defer b.Close()
-	n := 0
+	stored := recs[:0:0]
 	for _, r := range recs {
 		if d != nil && p.exists(idKey(tagRecord, r.ID)) {
 			continue // same derived id still pending from an expired dedupe window
 		}
 		b.Set(idKey(tagBody, r.ID), r.Body, nil)
 		p.putState(b, r)
-		n++
+		stored = append(stored, r)
 	}
 	if d != nil {
 		putDedupe(b, dk, d)
 	}
 	if b.Empty() {
-		return "", false, nil
+		return nil, "", false, nil
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
-		return "", false, fmt.Errorf("delivery: spooling: %w", err)
+		return nil, "", false, fmt.Errorf("delivery: spooling: %w", err)
 	}
-	p.pending.Add(int64(n))
-	return "", false, nil
+	for _, r := range stored {
+		p.noteQueued(r)
+	}
+	p.pending.Add(int64(len(stored)))
+	return stored, "", false, nil
 }
 
-// putState writes r's record and the queue or index keys of its status.
+// putState writes r's record and the queue or index keys of its status. A
+// queue key's value is the record too, so that a scan needs no point reads.
 func (p *pebbleSpool) putState(b *pebble.Batch, r *Record) {
-	b.Set(idKey(tagRecord, r.ID), appendRecord(nil, r), nil)
+	rec := appendRecord(nil, r)
+	b.Set(idKey(tagRecord, r.ID), rec, nil)
 	if r.Status == StatusPending {
-		b.Set(queueKey(r), nil, nil)
+		b.Set(queueKey(r), rec, nil)
 		b.Set(envKey(tagPending, r.Env, r.ID), nil, nil)
 		return
 	}
 	b.Set(envKey(tagDead, r.Env, r.ID), nil, nil)
+}
+
+// noteQueued tells the scan cursors about a committed queue key.
+func (p *pebbleSpool) noteQueued(r *Record) {
+	if r.Status == StatusPending {
+		p.cursors.note(r.Dest, r.first(), queueSuffix(r))
+	}
 }
 
 // deleteState deletes the queue or index keys of r's status.
@@ -77,6 +89,7 @@ func (p *pebbleSpool) Update(prev, next *Record) error {
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("delivery: updating %s: %w", next.ID, err)
 	}
+	p.noteQueued(next)
 	if was, is := prev.Status == StatusPending, next.Status == StatusPending; was != is {
 		if is {
 			p.pending.Add(1)

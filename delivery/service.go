@@ -29,6 +29,7 @@ type Service struct {
 	mu       sync.Mutex
 	dests    map[string]*dest
 	inMem    int // deliveries held in memory, ready or in flight
+	memBody  int // bytes of the bodies kept with them
 	inFlight int
 	started  bool
 	closed   bool

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -107,7 +108,7 @@ func TestFirstAttemptsBeforeRetries(t *testing.T) {
 		r.URL = snk.url
 		backlog = append(backlog, r)
 	}
-	if _, _, err := s.spool.Append(nil, backlog); err != nil {
+	if _, _, _, err := s.spool.Append(nil, backlog); err != nil {
 		t.Fatal(err)
 	}
 	accept(t, s, event(`{"fresh":true}`, snk.url))
@@ -176,5 +177,53 @@ func TestLargeReplyBodyStillDelivered(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if n := snk.count(); n != 1 {
 		t.Fatalf("sink got %d requests, want 1", n)
+	}
+}
+
+// When a destination's circuit opens, its ready deliveries leave memory;
+// they are loaded again, and delivered, once it recovers.
+func TestOpenCircuitReleasesMemory(t *testing.T) {
+	var healthy atomic.Bool
+	s, err := New(Options{
+		Dir: t.TempDir(), AllowPrivate: true, Logger: testLog, Jitter: -1,
+		Schedule:           []time.Duration{10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond},
+		PerDestConcurrency: 2, CircuitThreshold: 3, CircuitCooldown: 200 * time.Millisecond, CircuitMaxCooldown: 200 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	snk := newSink(t, func(int, http.ResponseWriter) int {
+		if healthy.Load() {
+			return http.StatusOK
+		}
+		return http.StatusServiceUnavailable
+	})
+	const n = 50
+	for i := range n { // before Start: the loader reads them from disk
+		accept(t, s, event(`{"i":`+strconv.Itoa(i)+`}`, snk.url))
+	}
+	// A retry due much later keeps the destination's queue from looking
+	// empty to a scan, as a real backlog would.
+	dk, _ := destKey(snk.url)
+	later := pendingRecord("later", dk, time.Now().Add(time.Hour), 1)
+	if _, _, _, err := s.spool.Append(nil, []*Record{later}); err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	eventually(t, 5*time.Second, "circuit open", func() bool { return s.Stats().OpenCircuits == 1 })
+	if st := s.Stats(); st.InMemory > 2 {
+		t.Fatalf("open circuit holds %d deliveries in memory: %+v", st.InMemory, st)
+	}
+	healthy.Store(true)
+	eventually(t, 10*time.Second, "all delivered", func() bool { return s.Stats().PendingOnDisk == 1 })
+	seen := map[string]bool{}
+	for _, h := range snk.wait(t, n, time.Second) {
+		if h.header.Get("X-Edgehook-Attempt") != "" && bytes.Contains(h.body, []byte(`"i":`)) {
+			seen[h.header.Get("webhook-id")] = true
+		}
+	}
+	if len(seen) != n {
+		t.Fatalf("%d distinct deliveries reached the sink, want %d", len(seen), n)
 	}
 }

@@ -13,16 +13,25 @@ import "time"
 type Spool interface {
 	// Append stores recs (with their Body) and, when d is non-nil, the
 	// dedupe record, in one atomic write that is on stable storage when
-	// Append returns; concurrent Appends share a sync. When d names a live
-	// record it stores nothing and returns the first event's id and true.
-	Append(d *Dedupe, recs []*Record) (firstID string, dup bool, err error)
+	// Append returns; concurrent Appends share a sync. It returns the
+	// records it stored: a record whose id is still stored from an earlier
+	// event (an expired dedupe window) is left as it is. When d names a
+	// live record it stores nothing and returns the first event's id and
+	// true.
+	Append(d *Dedupe, recs []*Record) (stored []*Record, firstID string, dup bool, err error)
 	// Destinations lists the destinations with pending deliveries.
 	Destinations() ([]string, error)
 	// Due returns up to max pending deliveries of dest due at or before
 	// now, first attempts before retries, skipping ids for which held
 	// returns true. next is the earliest due time of the pending
 	// deliveries left on disk (now when max was reached, zero if none).
+	// A delivery is returned once: the caller keeps it until it calls
+	// Complete or Update for it, and only an Update that leaves it pending
+	// makes it due again. Calls for one destination must not overlap.
 	Due(dest string, now time.Time, max int, held func(id string) bool) (recs []*Record, next time.Time, err error)
+	// Release says the caller no longer holds some of the deliveries of
+	// dest it was given; they become due again for Due.
+	Release(dest string)
 	// Get returns the delivery id, or ErrNotFound.
 	Get(id string) (*Record, error)
 	// Body returns the forward body of delivery id, or ErrNotFound.

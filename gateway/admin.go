@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/pprofhandler"
 
 	"github.com/edgehook/edgehook/config"
 	"github.com/edgehook/edgehook/delivery"
@@ -40,6 +41,10 @@ func (s *Server) serveAdmin(ctx *fasthttp.RequestCtx) {
 	if !s.authorized(ctx) {
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="edgehook"`)
 		writeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "missing or wrong bearer token")
+		return
+	}
+	if strings.HasPrefix(path, "/debug/pprof/") {
+		pprofhandler.PprofHandler(ctx)
 		return
 	}
 	seg, ok := adminPath(path)
