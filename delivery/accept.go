@@ -4,9 +4,6 @@ import (
 	"time"
 )
 
-// defaultDedupeTTL is the dedupe window when an event gives none.
-const defaultDedupeTTL = 24 * time.Hour
-
 // Accept spools ev durably and returns its id once it is on disk; its
 // forwards are then delivered in the background. A duplicate of a dedupe
 // key seen within its window stores nothing and returns the first event's
@@ -35,44 +32,84 @@ func (s *Service) Accept(ev *Event) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	mem := s.reserve(recs)
 	var first string
 	var dup bool
 	err = s.withStore(func() (err error) {
-		recs, first, dup, err = s.spool.Append(dedupeOf(ev, id, now), recs)
+		first, dup, err = s.spool.Append(dedupeOf(ev, id, now), recs)
 		return err
 	})
 	if err != nil || dup {
+		s.unreserve(recs, mem)
 		return Result{ID: first, Duplicate: dup}, err
 	}
-	s.noteAccepted(recs, now)
+	s.noteAccepted(recs, mem, now)
 	return Result{ID: id}, nil
 }
 
-// noteAccepted hands new, committed deliveries over for sending. A
-// delivery whose destination has no backlog on disk, a closed circuit and
-// room in memory is queued in memory directly, with its body, and started
-// if the destination's cap allows: the common case reads nothing back from
-// disk. Otherwise it stays on disk and the loader is woken.
-//
-// A destination with no known disk work (wake zero) is never being loaded,
-// since only the loader's own completed load zeroes wake; so the loader
-// never sees a delivery queued here, which could otherwise be sent twice.
-func (s *Service) noteAccepted(recs []*Record, now time.Time) {
-	if len(recs) == 0 {
-		return
+// reserve decides, before recs are committed, which of them are handed to
+// their destination in memory once they are on disk (the fast path): those
+// whose destination has a closed circuit and room in memory. Their ids are
+// held from now on, so the loader never takes them from disk: otherwise it
+// could load, send and finish one between its commit and noteAccepted,
+// which would then send it again. A load already scanning may still find
+// one; it is listed in the destination's pushed set, which that load skips.
+// mem[i] reports whether recs[i] is reserved.
+func (s *Service) reserve(recs []*Record) []bool {
+	mem := make([]bool, len(recs))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started {
+		return mem
 	}
+	for i, r := range recs {
+		d := s.destLocked(r.Dest)
+		if d.open || len(d.held) >= s.perDest || s.inMem >= s.opts.MaxInMemory ||
+			s.memBody+len(r.Body) > s.opts.MaxMemoryBodies {
+			continue
+		}
+		mem[i] = true
+		d.held[r.ID] = true
+		s.inMem++
+		s.memBody += len(r.Body)
+		if d.loading {
+			if d.pushed == nil {
+				d.pushed = map[string]bool{}
+			}
+			d.pushed[r.ID] = true
+		}
+	}
+	return mem
+}
+
+// unreserve undoes reserve for records that were not stored.
+func (s *Service) unreserve(recs []*Record, mem []bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, r := range recs {
+		if mem[i] {
+			d := s.destLocked(r.Dest)
+			delete(d.held, r.ID)
+			delete(d.pushed, r.ID)
+			s.inMem--
+			s.memBody -= len(r.Body)
+		}
+	}
+}
+
+// noteAccepted hands committed deliveries over for sending: reserved ones
+// are queued in memory, with their body, and started if their
+// destination's cap allows, so the common case reads nothing back from
+// disk; the others stay on disk and the loader is woken. Ordering is not
+// guaranteed (SPEC §6): a new event may overtake a backlog on disk, which
+// is loaded as memory frees up.
+func (s *Service) noteAccepted(recs []*Record, mem []bool, now time.Time) {
 	toDisk := false
 	s.mu.Lock()
-	for _, r := range recs {
+	for i, r := range recs {
 		d := s.destLocked(r.Dest)
-		if d.held[r.ID] {
-			continue // a load that just finished queued it already
-		}
-		if s.started && d.wake.IsZero() && !d.open && len(d.held) < s.perDest &&
-			s.inMem < s.opts.MaxInMemory && s.memBody+len(r.Body) <= s.opts.MaxMemoryBodies {
+		if mem[i] {
 			d.push(r)
-			s.inMem++
-			s.memBody += len(r.Body)
 			s.dispatchDest(d, now)
 			continue
 		}
@@ -86,17 +123,14 @@ func (s *Service) noteAccepted(recs []*Record, now time.Time) {
 	}
 }
 
-// dedupeOf returns the dedupe record of ev, nil without a dedupe key.
+// dedupeOf returns the dedupe record of ev, nil without a dedupe key or
+// window.
 func dedupeOf(ev *Event, id string, now time.Time) *Dedupe {
-	if ev.DedupeKey == "" {
+	if ev.DedupeKey == "" || ev.DedupeTTL <= 0 {
 		return nil
 	}
-	ttl := ev.DedupeTTL
-	if ttl <= 0 {
-		ttl = defaultDedupeTTL
-	}
 	return &Dedupe{Env: ev.Env, Integration: ev.Integration, Key: ev.DedupeKey,
-		EventID: id, Now: now, Expires: now.Add(ttl)}
+		EventID: id, Now: now, Expires: now.Add(ev.DedupeTTL)}
 }
 
 // records builds one delivery per forward of ev, with its body; forwards
@@ -115,7 +149,7 @@ func records(ev *Event, eventID string, now time.Time) ([]*Record, error) {
 		if err != nil {
 			return nil, err
 		}
-		id := newDeliveryID(ev, f)
+		id := newDeliveryID(ev, f, now)
 		if seen[id] {
 			continue
 		}

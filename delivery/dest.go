@@ -16,8 +16,10 @@ type dest struct {
 	retry    []*Record       // ready retries
 	held     map[string]bool // ids in memory: ready or in flight
 	inflight int
-	wake     time.Time // when the disk queue has due work; zero: none known
-	gen      uint64    // bumped whenever work lands on disk
+	wake     time.Time       // when the disk queue has due work; zero: none known
+	gen      uint64          // bumped whenever work lands on disk
+	loading  bool            // a load of its disk queue is running
+	pushed   map[string]bool // ids queued at accept time during that load
 	circuit
 }
 

@@ -22,18 +22,23 @@ func newEventID(now time.Time) string {
 	return idEncoding.EncodeToString(b[:])
 }
 
-// newDeliveryID returns a delivery id (the webhook-id). With a dedupe key
-// it is derived from the event's identity so that a duplicate accepted by
-// another gateway instance gets the same id; otherwise it is random.
-func newDeliveryID(ev *Event, f *Forward) string {
+// newDeliveryID returns a delivery id (the webhook-id). An event with a
+// dedupe key gets an id derived from its identity and the dedupe window it
+// falls in (now / window): a duplicate accepted by another gateway
+// instance within the same window gets the same id, so the app can drop
+// it; the same key seen again after its window expired falls in a later
+// window, so it never collides with a delivery of the first event that is
+// still pending. Otherwise the id is random.
+func newDeliveryID(ev *Event, f *Forward, now time.Time) string {
 	var b [16]byte
-	if ev.DedupeKey == "" {
+	if ev.DedupeKey == "" || ev.DedupeTTL <= 0 {
 		rand.Read(b[:])
 		return idEncoding.EncodeToString(b[:])
 	}
 	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte
+	h.Write(n[:binary.PutUvarint(n[:], uint64(now.UnixNano()/int64(ev.DedupeTTL)))])
 	for _, s := range [...]string{ev.Env, ev.Integration, ev.DedupeKey, f.ConnectionID, f.URL} {
-		var n [binary.MaxVarintLen64]byte
 		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
 		h.Write([]byte(s))
 	}

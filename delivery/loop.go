@@ -70,6 +70,7 @@ func (s *Service) loadPlan(now time.Time) []loadJob {
 			continue
 		}
 		free -= room
+		d.loading = true
 		plan = append(plan, loadJob{d: d, room: room, gen: d.gen, held: d.heldIDs()})
 	}
 	return plan
@@ -77,8 +78,11 @@ func (s *Service) loadPlan(now time.Time) []loadJob {
 
 // load reads l's due deliveries and queues them in memory (their number
 // was bounded by the room planned). The held snapshot may be stale by
-// then, so each id is checked again under the lock. Unless new work landed on disk meanwhile, the destination's wake
-// time becomes the earliest due time left on disk.
+// then, so each id is checked again under the lock, and ids that
+// noteAccepted queued during the load are skipped: such a delivery may be
+// finished already, and queuing it again would send it twice. Unless new
+// work landed on disk meanwhile, the destination's wake time becomes the
+// earliest due time left on disk.
 func (s *Service) load(l loadJob, now time.Time) {
 	var recs []*Record
 	var next time.Time
@@ -89,13 +93,15 @@ func (s *Service) load(l loadJob, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := l.d
+	pushed := d.pushed
+	d.loading, d.pushed = false, nil
 	if err != nil {
 		s.log.Error("delivery: reading the spool queue", "destination", d.key, "err", err)
 		d.wake = now.Add(loadRetry)
 		return
 	}
 	for _, r := range recs { // Due returns a delivery once: keep them all
-		if !d.held[r.ID] {
+		if !d.held[r.ID] && !pushed[r.ID] {
 			d.push(r)
 			s.inMem++
 		}
@@ -127,8 +133,8 @@ func (s *Service) dispatch(now time.Time) time.Time {
 			}
 		case !d.wake.IsZero() && len(d.held) < s.perDest && s.inMem < s.opts.MaxInMemory:
 			earliest(d.wake)
-		case d.ready() == 0 && d.inflight == 0 && d.wake.IsZero() && !d.open:
-			delete(s.dests, key)
+		case len(d.held) == 0 && d.wake.IsZero() && !d.open && !d.loading:
+			delete(s.dests, key) // nothing ready, in flight or reserved
 		}
 	}
 	return next

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -47,12 +48,15 @@ func OpenPebble(dir string, fs vfs.FS, log *slog.Logger) (Spool, error) {
 }
 
 // pebbleOptions are the store's options: bloom filters on every level, so
-// that the point reads of the accept path (dedupe, existing delivery ids),
-// which mostly miss, cost a filter probe per file rather than a block read.
+// that the dedupe lookup of the accept path, which mostly misses, costs a
+// filter probe per file rather than a block read; and no block compression:
+// the spool's data is short-lived, and CPU is what the gateway runs out of
+// first, not disk.
 func pebbleOptions(fs vfs.FS, log *slog.Logger) *pebble.Options {
 	o := &pebble.Options{FS: fs, Logger: pebbleLogger{log}}
 	for i := range o.Levels {
 		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		o.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
 	}
 	return o
 }

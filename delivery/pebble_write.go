@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -11,40 +12,35 @@ import (
 // Append implements Spool. The batch is committed with pebble.Sync;
 // Pebble's commit pipeline makes concurrent synced batches share one WAL
 // fsync (group commit).
-func (p *pebbleSpool) Append(d *Dedupe, recs []*Record) ([]*Record, string, bool, error) {
+func (p *pebbleSpool) Append(d *Dedupe, recs []*Record) (string, bool, error) {
 	var dk []byte
 	if d != nil {
 		dk = dedupeSuffix(d)
 		defer p.lockKey(string(dk))()
 		if id, ok, err := p.liveDedupe(dk, d.Now); err != nil || ok {
-			return nil, id, ok, err
+			return id, ok, err
 		}
 	}
 	b := p.db.NewBatch()
 	defer b.Close()
-	stored := recs[:0:0]
 	for _, r := range recs {
-		if d != nil && p.exists(idKey(tagRecord, r.ID)) {
-			continue // same derived id still pending from an expired dedupe window
-		}
 		b.Set(idKey(tagBody, r.ID), r.Body, nil)
 		p.putState(b, r)
-		stored = append(stored, r)
 	}
 	if d != nil {
 		putDedupe(b, dk, d)
 	}
 	if b.Empty() {
-		return nil, "", false, nil
+		return "", false, nil
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
-		return nil, "", false, fmt.Errorf("delivery: spooling: %w", err)
+		return "", false, fmt.Errorf("delivery: spooling: %w", err)
 	}
-	for _, r := range stored {
+	for _, r := range recs {
 		p.noteQueued(r)
 	}
-	p.pending.Add(int64(len(stored)))
-	return stored, "", false, nil
+	p.pending.Add(int64(len(recs)))
+	return "", false, nil
 }
 
 // putState writes r's record and the queue or index keys of its status. A
@@ -116,15 +112,6 @@ func (p *pebbleSpool) Complete(r *Record) error {
 	return nil
 }
 
-func (p *pebbleSpool) exists(key []byte) bool {
-	_, c, err := p.db.Get(key)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
-}
-
 // lockKey serialises the check-then-write of one dedupe key within this
 // process; it returns the unlock function.
 func (p *pebbleSpool) lockKey(k string) func() {
@@ -149,12 +136,21 @@ func (p *pebbleSpool) lockKey(k string) func() {
 
 // liveDedupe returns the first event id of dedupe key dk if its record has
 // not expired at now.
+//
+// It seeks with the bloom filters of every level: a point Get skips them
+// on the bottom level, where a small store keeps most of its data, and
+// most dedupe lookups miss.
 func (p *pebbleSpool) liveDedupe(dk []byte, now time.Time) (string, bool, error) {
-	v, err := p.get(append([]byte{tagDedupe}, dk...))
-	if err == ErrNotFound {
-		return "", false, nil
+	key := append([]byte{tagDedupe}, dk...)
+	it, err := p.db.NewIter(&pebble.IterOptions{UseL6Filters: true})
+	if err != nil {
+		return "", false, fmt.Errorf("delivery: reading spool: %w", err)
 	}
-	if err != nil || len(v) < 8 {
+	var v []byte
+	if it.SeekPrefixGE(key) && bytes.Equal(it.Key(), key) {
+		v = append(v, it.Value()...)
+	}
+	if err := closeIter(it); err != nil || v == nil || len(v) < 8 {
 		return "", false, err
 	}
 	if int64(binary.BigEndian.Uint64(v)) <= now.UnixNano() {

@@ -63,3 +63,27 @@ func TestDestKey(t *testing.T) {
 		}
 	}
 }
+
+func TestDeliveryIDs(t *testing.T) {
+	ev := &Event{Env: "prod", Integration: "github", DedupeKey: "d-1", DedupeTTL: time.Hour}
+	f := &Forward{ConnectionID: "c1", URL: "https://app.example/h"}
+	t0 := time.Date(2026, 11, 30, 10, 10, 0, 0, time.UTC)
+	id := newDeliveryID(ev, f, t0)
+	if again := newDeliveryID(ev, f, t0.Add(20*time.Minute)); again != id {
+		t.Error("a duplicate within the same window got another id")
+	}
+	// Seen again after its window expired, the key is in a later window.
+	if later := newDeliveryID(ev, f, t0.Add(time.Hour)); later == id {
+		t.Error("a key seen again after its window got the first event's id")
+	}
+	other := *f
+	other.ConnectionID = "c2"
+	if newDeliveryID(ev, &other, t0) == id {
+		t.Error("two connections share a delivery id")
+	}
+	for _, e := range []*Event{{DedupeTTL: time.Hour}, {DedupeKey: "d-1"}} {
+		if newDeliveryID(e, f, t0) == newDeliveryID(e, f, t0) {
+			t.Error("an event without dedupe got a derived id")
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -108,7 +109,7 @@ func TestFirstAttemptsBeforeRetries(t *testing.T) {
 		r.URL = snk.url
 		backlog = append(backlog, r)
 	}
-	if _, _, _, err := s.spool.Append(nil, backlog); err != nil {
+	if _, _, err := s.spool.Append(nil, backlog); err != nil {
 		t.Fatal(err)
 	}
 	accept(t, s, event(`{"fresh":true}`, snk.url))
@@ -207,7 +208,7 @@ func TestOpenCircuitReleasesMemory(t *testing.T) {
 	// empty to a scan, as a real backlog would.
 	dk, _ := destKey(snk.url)
 	later := pendingRecord("later", dk, time.Now().Add(time.Hour), 1)
-	if _, _, _, err := s.spool.Append(nil, []*Record{later}); err != nil {
+	if _, _, err := s.spool.Append(nil, []*Record{later}); err != nil {
 		t.Fatal(err)
 	}
 	s.Start()
@@ -225,5 +226,50 @@ func TestOpenCircuitReleasesMemory(t *testing.T) {
 	}
 	if len(seen) != n {
 		t.Fatalf("%d distinct deliveries reached the sink, want %d", len(seen), n)
+	}
+}
+
+// Accepts racing with loads of a disk backlog to the same destination:
+// every delivery reaches the sink exactly once.
+func TestAcceptDuringLoadsDeliversOnce(t *testing.T) {
+	snk := newSink(t, nil)
+	s, err := New(Options{Dir: t.TempDir(), AllowPrivate: true, Logger: testLog,
+		PerDestConcurrency: 4, PerDestMemory: 8, Secret: func(string) (string, error) { return "s", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const backlog, live = 300, 300
+	for i := range backlog { // on disk before Start
+		accept(t, s, event(`{"b":`+strconv.Itoa(i)+`}`, snk.url))
+	}
+	s.Start()
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range live / 4 {
+				if _, err := s.Accept(event(`{"w":`+strconv.Itoa(w*1000+i)+`}`, snk.url)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	eventually(t, 20*time.Second, "all delivered", func() bool {
+		return s.Stats().PendingOnDisk <= 0 && snk.count() >= backlog+live
+	})
+	time.Sleep(50 * time.Millisecond)
+	seen := map[string]int{}
+	for _, h := range snk.wait(t, backlog+live, time.Second) {
+		seen[h.header.Get("webhook-id")]++
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("delivery %s reached the sink %d times", id, n)
+		}
+	}
+	if len(seen) != backlog+live {
+		t.Fatalf("%d distinct deliveries arrived, want %d", len(seen), backlog+live)
 	}
 }

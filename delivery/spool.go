@@ -13,12 +13,10 @@ import "time"
 type Spool interface {
 	// Append stores recs (with their Body) and, when d is non-nil, the
 	// dedupe record, in one atomic write that is on stable storage when
-	// Append returns; concurrent Appends share a sync. It returns the
-	// records it stored: a record whose id is still stored from an earlier
-	// event (an expired dedupe window) is left as it is. When d names a
-	// live record it stores nothing and returns the first event's id and
-	// true.
-	Append(d *Dedupe, recs []*Record) (stored []*Record, firstID string, dup bool, err error)
+	// Append returns; concurrent Appends share a sync. When d names a live
+	// record it stores nothing and returns the first event's id and true.
+	// Record ids are new (see newDeliveryID).
+	Append(d *Dedupe, recs []*Record) (firstID string, dup bool, err error)
 	// Destinations lists the destinations with pending deliveries.
 	Destinations() ([]string, error)
 	// Due returns up to max pending deliveries of dest due at or before

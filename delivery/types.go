@@ -17,7 +17,9 @@ type Event struct {
 	Env         string
 	Integration string
 	Provider    string
-	// DedupeKey is the provider's delivery id ("" when it has none).
+	// DedupeKey is the provider's delivery id ("" when it has none);
+	// another event with the same key within DedupeTTL is a duplicate.
+	// Without a key or with a zero DedupeTTL nothing is deduplicated.
 	DedupeKey   string
 	DedupeTTL   time.Duration
 	TraceParent string

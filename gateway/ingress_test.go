@@ -216,3 +216,20 @@ func TestSpoolSaturated(t *testing.T) {
 		t.Fatal("a saturated spool never answered 503")
 	}
 }
+
+// dedupe_window "0s" turns duplicate detection off.
+func TestDedupeWindowZero(t *testing.T) {
+	g := startGateway(t, startEtcd(t), gwOpts{})
+	s := newSink(t, nil)
+	setupGitHub(t, g, s.url)
+	g.put(t, "prod/integrations/github", `{"provider":"github","webhook_secret":"`+ghSecret+`","dedupe_window":"0s"}`)
+	time.Sleep(200 * time.Millisecond)
+	body := []byte(`{"installation":{"id":1001}}`)
+	h := ghHeaders(ghSecret, body, "same-delivery")
+	for range 2 {
+		if st, resp := do(t, "POST", g.ingress+"/webhook/prod/github", body, h); st != 200 || strings.Contains(string(resp), "duplicate") {
+			t.Fatalf("%d %s", st, resp)
+		}
+	}
+	s.wait(t, 2, 5*time.Second)
+}
