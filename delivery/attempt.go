@@ -81,8 +81,8 @@ func (s *Service) attempt(r *Record) (outcome, time.Time) {
 	switch {
 	case err != nil:
 		return o, now.Add(loadRetry) // r is still queued as it was; try it again later
-	case next.Status != StatusPending:
-		return o, time.Time{}
+	case o.delivered() || next.Status != StatusPending:
+		return o, time.Time{} // removed, or a dead letter
 	}
 	return o, next.Due
 }

@@ -46,6 +46,14 @@ func (s *Service) pass() time.Time {
 	return s.dispatch(now)
 }
 
+// canLoad reports whether d has room for a load worth its scan: a quarter
+// of its memory free (all of it when nothing is held), within the free
+// global memory.
+func (s *Service) canLoad(d *dest, free int) bool {
+	room := min(s.perDest-len(d.held), free)
+	return room > 0 && (room >= s.perDest/4 || len(d.held) == 0)
+}
+
 // loadJob is one destination's load: up to room deliveries not in held.
 type loadJob struct {
 	d    *dest
@@ -62,13 +70,10 @@ func (s *Service) loadPlan(now time.Time) []loadJob {
 	var plan []loadJob
 	free := s.opts.MaxInMemory - s.inMem
 	for _, d := range s.dests {
-		if free <= 0 {
-			break
-		}
-		room := min(s.perDest-len(d.held), free)
-		if d.wake.IsZero() || d.wake.After(now) || d.blocked(now) || room <= 0 {
+		if d.wake.IsZero() || d.wake.After(now) || d.blocked(now) || !s.canLoad(d, free) {
 			continue
 		}
+		room := min(s.perDest-len(d.held), free)
 		free -= room
 		d.loading = true
 		plan = append(plan, loadJob{d: d, room: room, gen: d.gen, held: d.heldIDs()})
@@ -93,6 +98,7 @@ func (s *Service) load(l loadJob, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := l.d
+	s.loads++
 	pushed := d.pushed
 	d.loading, d.pushed = false, nil
 	if err != nil {
@@ -131,8 +137,8 @@ func (s *Service) dispatch(now time.Time) time.Time {
 			if !d.probing && (d.ready() > 0 || !d.wake.IsZero()) {
 				earliest(d.until)
 			}
-		case !d.wake.IsZero() && len(d.held) < s.perDest && s.inMem < s.opts.MaxInMemory:
-			earliest(d.wake)
+		case !d.wake.IsZero() && s.canLoad(d, s.opts.MaxInMemory-s.inMem):
+			earliest(d.wake) // else a finishing attempt wakes the loader
 		case len(d.held) == 0 && d.wake.IsZero() && !d.open && !d.loading:
 			delete(s.dests, key) // nothing ready, in flight or reserved
 		}

@@ -36,8 +36,9 @@ type Options struct {
 	// flight); the rest wait on disk. 4096.
 	MaxInMemory int
 	// PerDestMemory bounds one destination's deliveries in memory, at
-	// least PerDestConcurrency; 256. A destination whose circuit opens
-	// gives back those not in flight.
+	// least PerDestConcurrency; 1024. A destination whose circuit opens
+	// gives back those not in flight. Its disk queue is read when a
+	// quarter of this is free, so that one scan serves many deliveries.
 	PerDestMemory int
 	// MaxMemoryBodies bounds the bytes of forward bodies kept in memory
 	// with deliveries handed over at accept time; beyond it a body is read
@@ -71,7 +72,7 @@ func (o Options) withDefaults() (Options, error) {
 	setInt(&o.PerDestConcurrency, 32)
 	setInt(&o.MaxPending, 4_000_000)
 	setInt(&o.MaxInMemory, 4096)
-	setInt(&o.PerDestMemory, 256)
+	setInt(&o.PerDestMemory, 1024)
 	setInt(&o.MaxSyncWaiters, 8192)
 	setInt(&o.MaxMemoryBodies, 32<<20)
 	setInt(&o.CircuitThreshold, 5)

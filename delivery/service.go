@@ -28,8 +28,9 @@ type Service struct {
 
 	mu       sync.Mutex
 	dests    map[string]*dest
-	inMem    int // deliveries held in memory, ready or in flight
-	memBody  int // bytes of the bodies kept with them
+	inMem    int   // deliveries held in memory, ready or in flight
+	memBody  int   // bytes of the bodies kept with them
+	loads    int64 // disk queue loads run
 	inFlight int
 	started  bool
 	closed   bool
@@ -214,6 +215,7 @@ type Stats struct {
 	InFlight      int   // attempts running
 	Destinations  int   // destinations known
 	OpenCircuits  int   // destinations whose circuit is open
+	Loads         int64 // reads of a destination's disk queue so far
 }
 
 // Stats returns a snapshot of the Service's queues.
@@ -221,7 +223,7 @@ func (s *Service) Stats() Stats {
 	st := Stats{PendingOnDisk: s.spool.Pending()}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st.InMemory, st.InFlight, st.Destinations = s.inMem, s.inFlight, len(s.dests)
+	st.InMemory, st.InFlight, st.Destinations, st.Loads = s.inMem, s.inFlight, len(s.dests), s.loads
 	for _, d := range s.dests {
 		if d.open {
 			st.OpenCircuits++

@@ -273,3 +273,19 @@ func TestAcceptDuringLoadsDeliversOnce(t *testing.T) {
 		t.Fatalf("%d distinct deliveries arrived, want %d", len(seen), backlog+live)
 	}
 }
+
+// Deliveries handed over at accept time and delivered at once never make
+// the loader read the disk queue.
+func TestHealthyTrafficNeedsNoLoads(t *testing.T) {
+	s := newTestService(t, Options{})
+	snk := newSink(t, nil)
+	for i := range 50 {
+		accept(t, s, event(`{"i":`+strconv.Itoa(i)+`}`, snk.url))
+	}
+	snk.wait(t, 50, 5*time.Second)
+	eventually(t, time.Second, "delivered", func() bool { return s.Stats().PendingOnDisk == 0 })
+	time.Sleep(50 * time.Millisecond)
+	if n := s.Stats().Loads; n != 0 {
+		t.Fatalf("the loader read the disk queue %d times", n)
+	}
+}
