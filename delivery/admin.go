@@ -6,9 +6,6 @@ import (
 	"time"
 )
 
-// ErrNotDead is returned by Retry for a delivery that is still pending.
-var ErrNotDead = errors.New("delivery: not a dead letter")
-
 // ErrBadStatus is returned by List for a status other than "dead" or
 // "pending".
 var ErrBadStatus = errors.New(`delivery: status must be "dead" or "pending"`)
@@ -72,23 +69,21 @@ func (s *Service) List(env, status string, limit int) ([]Info, error) {
 }
 
 // Retry makes dead letter id of environment env pending again, due now,
-// with a fresh retry schedule. An unknown id (or one of another
-// environment) is ErrNotFound; a pending one, ErrNotDead.
+// with a fresh retry schedule. An id that is no dead letter of env
+// (unknown, pending, delivered, or of another environment) is ErrNotFound.
 func (s *Service) Retry(env, id string) error {
 	s.adminMu.Lock()
 	defer s.adminMu.Unlock()
 	var r *Record
 	err := s.withStore(func() (err error) {
-		r, err = s.spool.Get(id)
+		r, err = s.spool.Dead(env, id)
 		return err
 	})
-	switch {
-	case errors.Is(err, ErrNotFound) || (err == nil && r.Env != env):
-		return fmt.Errorf("delivery %q: %w", id, ErrNotFound)
-	case err != nil:
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("no dead letter %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
 		return err
-	case r.Status == StatusPending:
-		return fmt.Errorf("delivery %q: %w", id, ErrNotDead)
 	}
 	now := s.opts.Now()
 	next := *r

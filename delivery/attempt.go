@@ -48,7 +48,7 @@ func (s *Service) attempt(r *Record) (outcome, time.Time) {
 	var err error
 	if body == nil {
 		err = s.withStore(func() (err error) {
-			body, err = s.spool.Body(r.ID)
+			body, err = s.spool.Body(r)
 			return err
 		})
 	}

@@ -7,28 +7,22 @@ import (
 
 // The Pebble keyspace. Every key starts with a one-byte table tag.
 //
-//	d<id>                                  → record (appendRecord)
-//	b<id>                                  → forward body
-//	q<dest>\x00<class><due:8><id>          → ""   pending queue; class '0' first attempt, '1' retry
-//	p<env>\x00<id>                         → ""   pending, by environment
-//	x<env>\x00<id>                         → ""   dead letters (dead, gone), by environment
-//	k<len env><env><len integ><integ><key> → <expires:8><event id>  dedupe
+//	q<dest>\x00<class><due:8><id>          → record and body   pending queue; class '0' first attempt, '1' retry
+//	x<env>\x00<id>                         → record and body   dead letters (dead, gone)
+//	k<len env><env><len integ><integ><key> → <expires:8><event id>   dedupe
 //	K<expires:8><dedupe key without k>     → ""   dedupe expiry index
 //
-// Times are big-endian Unix nanoseconds, so keys sort by time.
+// A delivery is one key: appending it writes one, finishing it deletes
+// one. Queue and dead-letter keys are written once and removed with
+// SingleDelete, so a delivery written and finished within one memtable
+// leaves nothing behind when the memtable is flushed. Times are big-endian
+// Unix nanoseconds, so keys sort by time.
 const (
-	tagRecord     = 'd'
-	tagBody       = 'b'
 	tagQueue      = 'q'
-	tagPending    = 'p'
 	tagDead       = 'x'
 	tagDedupe     = 'k'
 	tagDedupeTime = 'K'
 )
-
-func idKey(tag byte, id string) []byte {
-	return append([]byte{tag}, id...)
-}
 
 // queuePrefix is the queue prefix of dest's deliveries of one class.
 func queuePrefix(dest string, first bool) []byte {
@@ -64,12 +58,21 @@ func parseQueueKey(k []byte, n int) (time.Time, string, bool) {
 	return fromUnixNano(due), string(k[n+8:]), true
 }
 
-func envKey(tag byte, env, id string) []byte {
+// deadKey is the dead-letter key of delivery id of env.
+func deadKey(env, id string) []byte {
 	k := make([]byte, 0, 2+len(env)+len(id))
-	k = append(k, tag)
+	k = append(k, tagDead)
 	k = append(k, env...)
 	k = append(k, 0)
 	return append(k, id...)
+}
+
+// stateKey is where r is stored in its status.
+func stateKey(r *Record) []byte {
+	if r.Status == StatusPending {
+		return queueKey(r)
+	}
+	return deadKey(r.Env, r.ID)
 }
 
 // dedupeSuffix is the dedupe key without its tag.

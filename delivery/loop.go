@@ -107,10 +107,15 @@ func (s *Service) load(l loadJob, now time.Time) {
 		return
 	}
 	for _, r := range recs { // Due returns a delivery once: keep them all
-		if !d.held[r.ID] && !pushed[r.ID] {
-			d.push(r)
-			s.inMem++
+		if d.held[r.ID] || pushed[r.ID] {
+			continue
 		}
+		if s.memBody+len(r.Body) > s.opts.MaxMemoryBodies {
+			r.Body = nil // read again when sent
+		}
+		d.push(r)
+		s.inMem++
+		s.memBody += len(r.Body)
 	}
 	if d.gen == l.gen {
 		d.wake = next

@@ -47,13 +47,17 @@ func OpenPebble(dir string, fs vfs.FS, log *slog.Logger) (Spool, error) {
 	return p, nil
 }
 
-// pebbleOptions are the store's options: bloom filters on every level, so
-// that the dedupe lookup of the accept path, which mostly misses, costs a
-// filter probe per file rather than a block read; and no block compression:
-// the spool's data is short-lived, and CPU is what the gateway runs out of
-// first, not disk.
+// memTableSize is large enough that most deliveries are written and
+// finished within one memtable, so their keys vanish when it is flushed.
+const memTableSize = 16 << 20
+
+// pebbleOptions are the store's options: a large memtable (above); bloom
+// filters on every level, so that the dedupe lookup of the accept path,
+// which mostly misses, costs a filter probe per file rather than a block
+// read; and no block compression: the spool's data is short-lived, and CPU
+// is what the gateway runs out of first, not disk.
 func pebbleOptions(fs vfs.FS, log *slog.Logger) *pebble.Options {
-	o := &pebble.Options{FS: fs, Logger: pebbleLogger{log}}
+	o := &pebble.Options{FS: fs, Logger: pebbleLogger{log}, MemTableSize: memTableSize}
 	for i := range o.Levels {
 		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 		o.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
@@ -106,18 +110,33 @@ func (p *pebbleSpool) get(key []byte) ([]byte, error) {
 	return out, nil
 }
 
-// Get implements Spool.
-func (p *pebbleSpool) Get(id string) (*Record, error) {
-	v, err := p.get(idKey(tagRecord, id))
+// stored returns the record and body stored at key, or ErrNotFound.
+func (p *pebbleSpool) stored(key []byte) (*Record, []byte, error) {
+	v, err := p.get(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, body, err := decodeRecord(v)
+	if err != nil {
+		return nil, nil, fmt.Errorf("delivery: %q: %w", key, err)
+	}
+	return r, body, nil
+}
+
+// Dead implements Spool.
+func (p *pebbleSpool) Dead(env, id string) (*Record, error) {
+	r, body, err := p.stored(deadKey(env, id))
 	if err != nil {
 		return nil, err
 	}
-	return decodeRecord(v)
+	r.Body = body
+	return r, nil
 }
 
 // Body implements Spool.
-func (p *pebbleSpool) Body(id string) ([]byte, error) {
-	return p.get(idKey(tagBody, id))
+func (p *pebbleSpool) Body(r *Record) ([]byte, error) {
+	_, body, err := p.stored(stateKey(r))
+	return body, err
 }
 
 // pebbleLogger sends Pebble's errors to slog and drops its chatter.

@@ -55,6 +55,10 @@ func (p *pebbleSpool) Due(dest string, now time.Time, max int, held func(string)
 	return recs, next, nil
 }
 
+// maxLoadedBody is the largest body Due returns with its record; a larger
+// one stays on disk until it is sent (Body).
+const maxLoadedBody = 64 << 10
+
 // Release implements Spool.
 func (p *pebbleSpool) Release(dest string) { p.cursors.reset(dest) }
 
@@ -105,33 +109,44 @@ func (sc *queueScan) run(db *pebble.DB) error {
 			it.Close()
 			return fmt.Errorf("delivery: reading spool: %w", err)
 		}
-		r, err := decodeRecord(v)
+		r, body, err := decodeRecord(v)
 		if err != nil {
 			continue // a corrupt queue entry is skipped, never sent
 		}
 		r.Due = due
+		if len(body) <= maxLoadedBody {
+			r.Body = append([]byte(nil), body...)
+		}
 		sc.recs = append(sc.recs, r)
 	}
 	return closeIter(it)
 }
 
-// List implements Spool.
+// List implements Spool. Dead letters are listed from their environment's
+// prefix; pending deliveries are not indexed by environment, so listing
+// them scans the queues of every destination (an admin call, not a hot
+// path).
 func (p *pebbleSpool) List(env string, dead bool, limit int) ([]*Record, error) {
-	tag := byte(tagPending)
+	pfx := []byte{tagQueue}
 	if dead {
-		tag = tagDead
+		pfx = deadKey(env, "")
 	}
-	pfx := envKey(tag, env, "")
 	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: pfx, UpperBound: prefixEnd(pfx)})
 	if err != nil {
 		return nil, fmt.Errorf("delivery: reading spool: %w", err)
 	}
 	var out []*Record
 	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
-		r, err := p.Get(string(it.Key()[len(pfx):]))
-		if err == nil {
-			out = append(out, r)
+		v, err := it.ValueAndErr()
+		if err != nil {
+			it.Close()
+			return nil, fmt.Errorf("delivery: reading spool: %w", err)
 		}
+		r, _, err := decodeRecord(v)
+		if err != nil || r.Env != env {
+			continue
+		}
+		out = append(out, r)
 	}
 	return out, closeIter(it)
 }

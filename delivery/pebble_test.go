@@ -21,14 +21,16 @@ func pendingRecord(id, dest string, due time.Time, attempts int) *Record {
 		Created: due, Due: due, Attempts: attempts, Body: []byte(`{"id":"` + id + `"}`)}
 }
 
-// got0 reads delivery id, failing the test if it is missing.
-func got0(t *testing.T, sp Spool, id string) *Record {
+// find returns the record with id in recs, failing the test without one.
+func find(t *testing.T, recs []*Record, id string) *Record {
 	t.Helper()
-	r, err := sp.Get(id)
-	if err != nil {
-		t.Fatal(err)
+	for _, r := range recs {
+		if r.ID == id {
+			return r
+		}
 	}
-	return r
+	t.Fatalf("%s not in %q", id, ids(recs))
+	return nil
 }
 
 func ids(recs []*Record) []string {
@@ -79,6 +81,7 @@ func TestSpoolDueOrder(t *testing.T) {
 		return got, next
 	}
 	got, next := due(10)
+	first := got
 	// First attempts before retries, each by due time; the future one waits.
 	if g := ids(got); len(g) != 3 || g[0] != "f-1" || g[1] != "f-2" || g[2] != "r-late" {
 		t.Fatalf("Due = %q", g)
@@ -96,7 +99,7 @@ func TestSpoolDueOrder(t *testing.T) {
 	if _, _, err := sp.Append(nil, []*Record{early}); err != nil {
 		t.Fatal(err)
 	}
-	r := got0(t, sp, "r-late")
+	r := find(t, first, "r-late")
 	moved := *r
 	moved.Attempts, moved.Due = 3, t0.Add(-2*time.Second)
 	if err := sp.Update(r, &moved); err != nil {
@@ -111,9 +114,14 @@ func TestSpoolDueOrder(t *testing.T) {
 	if g := ids(got); len(g) != 1 || g[0] != "r-late" || got[0].Attempts != 3 {
 		t.Fatalf("moved delivery: %q", g)
 	}
-	body, err := sp.Body("f-2")
-	if err != nil || string(body) != `{"id":"f-2"}` {
-		t.Fatalf("Body = %s, %v", body, err)
+	// Bodies come with the records, and Body reads them too.
+	f2 := find(t, first, "f-2")
+	body, err := sp.Body(f2)
+	if err != nil || string(body) != `{"id":"f-2"}` || string(f2.Body) != string(body) {
+		t.Fatalf("Body = %s, %v; with the record %s", body, err, f2.Body)
+	}
+	if got[0].Body == nil || string(got[0].Body) != `{"id":"r-late"}` {
+		t.Fatalf("a moved delivery lost its body: %q", got[0].Body)
 	}
 }
 
@@ -121,34 +129,52 @@ func TestSpoolUpdateCompleteList(t *testing.T) {
 	dir := t.TempDir()
 	sp := openTestSpool(t, dir)
 	t0 := time.Unix(1_800_000_000, 0)
-	r := pendingRecord("x", "http://a:80", t0, 0)
-	sp.Append(nil, []*Record{r, pendingRecord("y", "http://a:80", t0, 0)})
-	loaded, _ := sp.Get("x")
-	dead := *loaded
-	dead.Status, dead.Attempts = StatusDead, 3
-	if err := sp.Update(loaded, &dead); err != nil {
+	const a = "http://a:80"
+	sp.Append(nil, []*Record{pendingRecord("x", a, t0, 0), pendingRecord("y", a, t0, 0)})
+	loaded, _, _ := sp.Due(a, t0, 10, func(string) bool { return false })
+	x, y := find(t, loaded, "x"), find(t, loaded, "y")
+	dead := *x
+	dead.Status, dead.Attempts, dead.Body = StatusDead, 3, nil // nil: keep the stored body
+	if err := sp.Update(x, &dead); err != nil {
 		t.Fatal(err)
 	}
 	if sp.Pending() != 1 {
 		t.Fatalf("Pending after dead-lettering = %d", sp.Pending())
 	}
-	if got, _, _ := sp.Due("http://a:80", t0, 10, func(string) bool { return false }); len(got) != 1 || got[0].ID != "y" {
-		t.Fatalf("a dead letter is still due: %q", ids(got))
-	}
-	if l, _ := sp.List("prod", true, 10); len(l) != 1 || l[0].ID != "x" || l[0].Attempts != 3 {
+	if l, _ := sp.List("prod", true, 10); len(l) != 1 || l[0].ID != "x" || l[0].Attempts != 3 || l[0].Body != nil {
 		t.Fatalf("dead list %q", ids(l))
 	}
-	if l, _ := sp.List("prod", false, 10); len(l) != 1 || l[0].ID != "y" {
+	if l, _ := sp.List("prod", false, 10); len(l) != 1 || l[0].ID != "y" || !l[0].Due.Equal(t0) {
 		t.Fatalf("pending list %q", ids(l))
 	}
 	if l, _ := sp.List("other", true, 10); len(l) != 0 {
 		t.Fatalf("another environment's list %q", ids(l))
 	}
-	y, _ := sp.Get("y")
-	if err := sp.Complete(y); err != nil {
+	d, err := sp.Dead("prod", "x")
+	if err != nil || d.Attempts != 3 || string(d.Body) != `{"id":"x"}` {
+		t.Fatalf("Dead = %+v, %v", d, err)
+	}
+	for _, k := range [][2]string{{"other", "x"}, {"prod", "y"}, {"prod", "nope"}} {
+		if _, err := sp.Dead(k[0], k[1]); err != ErrNotFound {
+			t.Fatalf("Dead(%q, %q): %v", k[0], k[1], err)
+		}
+	}
+	// A dead letter made pending again is due again, with its body.
+	again := *d
+	again.Status, again.Base, again.Due = StatusPending, 3, t0
+	if err := sp.Update(d, &again); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sp.Body("y"); err != ErrNotFound {
+	got, _, _ := sp.Due(a, t0, 10, func(string) bool { return false })
+	if len(got) != 1 || got[0].ID != "x" || string(got[0].Body) != `{"id":"x"}` {
+		t.Fatalf("retried dead letter: %q", ids(got))
+	}
+	for _, r := range []*Record{y, got[0]} {
+		if err := sp.Complete(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := sp.Body(y); err != ErrNotFound {
 		t.Fatalf("body of a completed delivery: %v", err)
 	}
 	sp.Close()
@@ -173,8 +199,8 @@ func TestSpoolDedupe(t *testing.T) {
 	if err != nil || !dup || first != "ev-1" {
 		t.Fatalf("duplicate: %q %v %v", first, dup, err)
 	}
-	if _, err := sp.Get("b"); err != ErrNotFound {
-		t.Fatal("a duplicate's delivery was stored")
+	if l, _ := sp.List("prod", false, 10); len(l) != 1 {
+		t.Fatalf("a duplicate's delivery was stored: %q", ids(l))
 	}
 	// Another integration's identical key is not a duplicate.
 	d3 := d2

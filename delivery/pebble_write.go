@@ -24,8 +24,7 @@ func (p *pebbleSpool) Append(d *Dedupe, recs []*Record) (string, bool, error) {
 	b := p.db.NewBatch()
 	defer b.Close()
 	for _, r := range recs {
-		b.Set(idKey(tagBody, r.ID), r.Body, nil)
-		p.putState(b, r)
+		b.Set(stateKey(r), appendRecord(nil, r), nil)
 	}
 	if d != nil {
 		putDedupe(b, dk, d)
@@ -43,19 +42,6 @@ func (p *pebbleSpool) Append(d *Dedupe, recs []*Record) (string, bool, error) {
 	return "", false, nil
 }
 
-// putState writes r's record and the queue or index keys of its status. A
-// queue key's value is the record too, so that a scan needs no point reads.
-func (p *pebbleSpool) putState(b *pebble.Batch, r *Record) {
-	rec := appendRecord(nil, r)
-	b.Set(idKey(tagRecord, r.ID), rec, nil)
-	if r.Status == StatusPending {
-		b.Set(queueKey(r), rec, nil)
-		b.Set(envKey(tagPending, r.Env, r.ID), nil, nil)
-		return
-	}
-	b.Set(envKey(tagDead, r.Env, r.ID), nil, nil)
-}
-
 // noteQueued tells the scan cursors about a committed queue key.
 func (p *pebbleSpool) noteQueued(r *Record) {
 	if r.Status == StatusPending {
@@ -63,25 +49,24 @@ func (p *pebbleSpool) noteQueued(r *Record) {
 	}
 }
 
-// deleteState deletes the queue or index keys of r's status.
-func deleteState(b *pebble.Batch, r *Record) {
-	if r.Status == StatusPending {
-		b.Delete(queueKey(r), nil)
-		b.Delete(envKey(tagPending, r.Env, r.ID), nil)
-		return
-	}
-	b.Delete(envKey(tagDead, r.Env, r.ID), nil)
-}
-
 // Update implements Spool. State changes after an attempt are not synced:
 // they reach the OS with the write, which survives a process crash; after
 // a machine crash the previous state (an earlier attempt count) comes back,
 // which at-least-once delivery tolerates.
 func (p *pebbleSpool) Update(prev, next *Record) error {
+	body := next.Body
+	if body == nil {
+		var err error
+		if body, err = p.Body(prev); err != nil {
+			return fmt.Errorf("delivery: updating %s: %w", next.ID, err)
+		}
+	}
+	n := *next
+	n.Body = body
 	b := p.db.NewBatch()
 	defer b.Close()
-	deleteState(b, prev)
-	p.putState(b, next)
+	b.SingleDelete(stateKey(prev), nil)
+	b.Set(stateKey(&n), appendRecord(nil, &n), nil)
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("delivery: updating %s: %w", next.ID, err)
 	}
@@ -98,17 +83,10 @@ func (p *pebbleSpool) Update(prev, next *Record) error {
 
 // Complete implements Spool.
 func (p *pebbleSpool) Complete(r *Record) error {
-	b := p.db.NewBatch()
-	defer b.Close()
-	deleteState(b, r)
-	b.Delete(idKey(tagRecord, r.ID), nil)
-	b.Delete(idKey(tagBody, r.ID), nil)
-	if err := b.Commit(pebble.NoSync); err != nil {
+	if err := p.db.SingleDelete(queueKey(r), pebble.NoSync); err != nil {
 		return fmt.Errorf("delivery: completing %s: %w", r.ID, err)
 	}
-	if r.Status == StatusPending {
-		p.pending.Add(-1)
-	}
+	p.pending.Add(-1)
 	return nil
 }
 

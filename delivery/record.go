@@ -48,19 +48,19 @@ type Record struct {
 	LastStatus   int // HTTP status of the last attempt, 0 if none
 	LastError    string
 	LastAttempt  time.Time
-	// Body is the forward body, set for Spool.Append only: a loaded
-	// record leaves it nil and the body stays on disk until send time.
+	// Body is the forward body. A Spool stores it with the record; a
+	// record it returns may leave it nil (Spool.Body reads it then).
 	Body []byte
 }
 
 // first reports whether the delivery has not been attempted yet.
 func (r *Record) first() bool { return r.Attempts == 0 }
 
-const recordVersion = 1
+const recordVersion = 2
 
 var errCorrupt = errors.New("delivery: corrupt record")
 
-// appendRecord appends the binary encoding of r to dst.
+// appendRecord appends the binary encoding of r, its body last, to dst.
 func appendRecord(dst []byte, r *Record) []byte {
 	dst = append(dst, recordVersion, byte(r.Status))
 	for _, s := range [...]string{r.ID, r.EventID, r.Env, r.Integration,
@@ -74,7 +74,7 @@ func appendRecord(dst []byte, r *Record) []byte {
 	for _, n := range [...]int{r.Attempts, r.Base, r.LastStatus} {
 		dst = binary.AppendUvarint(dst, uint64(n))
 	}
-	return dst
+	return appendBytes(dst, string(r.Body))
 }
 
 func appendBytes(dst []byte, s string) []byte {
@@ -96,13 +96,14 @@ func fromUnixNano(n int64) time.Time {
 	return time.Unix(0, n)
 }
 
-// decodeRecord decodes b (which it does not retain) into a new Record.
-func decodeRecord(b []byte) (*Record, error) {
+// decodeRecord decodes b into a new Record without its body, which it
+// returns separately: body aliases b. Nothing else retains b.
+func decodeRecord(b []byte) (r *Record, body []byte, err error) {
 	if len(b) < 2 || b[0] != recordVersion {
-		return nil, errCorrupt
+		return nil, nil, errCorrupt
 	}
 	d := decoder{b: b[2:]}
-	r := &Record{Status: Status(b[1])}
+	r = &Record{Status: Status(b[1])}
 	for _, p := range [...]*string{&r.ID, &r.EventID, &r.Env, &r.Integration,
 		&r.ConnectionID, &r.URL, &r.Dest, &r.TraceParent, &r.LastError} {
 		*p = string(d.field())
@@ -116,10 +117,11 @@ func decodeRecord(b []byte) (*Record, error) {
 	for _, p := range [...]*int{&r.Attempts, &r.Base, &r.LastStatus} {
 		*p = int(d.uvarint())
 	}
-	if d.bad {
-		return nil, errCorrupt
+	body = d.field()
+	if d.bad || len(d.b) != 0 {
+		return nil, nil, errCorrupt
 	}
-	return r, nil
+	return r, body, nil
 }
 
 // decoder reads fields off b; a short read sets bad.

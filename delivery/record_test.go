@@ -13,21 +13,23 @@ func sampleRecord() *Record {
 		URL: "https://app.example/hook", Dest: "https://app.example:443", TraceParent: "00-ab-cd-01",
 		Header: AppendHeader(nil, []byte("X-A"), []byte("b")), Created: now, Due: now.Add(time.Second),
 		Attempts: 3, Base: 1, Status: StatusDead, LastStatus: 503, LastError: "boom", LastAttempt: now,
+		Body: []byte(`{"payload":true}`),
 	}
 }
 
 func TestRecordRoundTrip(t *testing.T) {
 	r := sampleRecord()
-	got, err := decodeRecord(appendRecord(nil, r))
+	got, body, err := decodeRecord(appendRecord(nil, r))
 	if err != nil {
 		t.Fatal(err)
 	}
+	got.Body = body
 	if !reflect.DeepEqual(got, r) {
 		t.Fatalf("round trip:\n got %+v\nwant %+v", got, r)
 	}
 	enc := appendRecord(nil, r)
 	for i := range enc {
-		if _, err := decodeRecord(enc[:i]); err == nil {
+		if _, _, err := decodeRecord(enc[:i]); err == nil {
 			t.Fatalf("truncated record (%d of %d bytes) decoded", i, len(enc))
 		}
 	}
@@ -37,7 +39,7 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add(appendRecord(nil, sampleRecord()))
 	f.Add([]byte{recordVersion, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := decodeRecord(b)
+		r, _, err := decodeRecord(b)
 		if err == nil && r == nil {
 			t.Fatal("nil record without error")
 		}

@@ -151,7 +151,7 @@ func TestRetryOnlyDeadLetters(t *testing.T) {
 		l, _ = s.List("prod", "pending", 10)
 		return len(l) == 1 && l[0].Attempts == 1
 	})
-	if err := s.Retry("prod", l[0].ID); !errors.Is(err, ErrNotDead) {
+	if err := s.Retry("prod", l[0].ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Retry of a pending delivery: %v", err)
 	}
 	if err := s.Retry("prod", "no-such-id"); !errors.Is(err, ErrNotFound) {

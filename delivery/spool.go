@@ -2,8 +2,8 @@ package delivery
 
 import "time"
 
-// Spool is the durable store behind a Service: deliveries, their forward
-// bodies, the due-time ordered pending queue per destination, dead letters
+// Spool is the durable store behind a Service: pending deliveries with
+// their forward bodies, queued per destination by due time, dead letters,
 // and dedupe records. The Pebble store (OpenPebble) is the first
 // implementation; the interface says nothing of keys or files so that a
 // replicated backend (NATS JetStream) can implement it too.
@@ -25,22 +25,26 @@ type Spool interface {
 	// deliveries left on disk (now when max was reached, zero if none).
 	// A delivery is returned once: the caller keeps it until it calls
 	// Complete or Update for it, and only an Update that leaves it pending
-	// makes it due again. Calls for one destination must not overlap.
+	// makes it due again. Calls for one destination must not overlap. A
+	// returned record may come without its Body (see Body).
 	Due(dest string, now time.Time, max int, held func(id string) bool) (recs []*Record, next time.Time, err error)
 	// Release says the caller no longer holds some of the deliveries of
 	// dest it was given; they become due again for Due.
 	Release(dest string)
-	// Get returns the delivery id, or ErrNotFound.
-	Get(id string) (*Record, error)
-	// Body returns the forward body of delivery id, or ErrNotFound.
-	Body(id string) ([]byte, error)
+	// Body returns the forward body of r, a record the Spool returned
+	// without one, or ErrNotFound.
+	Body(r *Record) ([]byte, error)
+	// Dead returns dead letter id of environment env (dead or gone), or
+	// ErrNotFound.
+	Dead(env, id string) (*Record, error)
 	// Update replaces prev, as it was read, with next (same id): a new due
-	// time, a dead letter, or a dead letter made pending again.
+	// time, a dead letter, or a dead letter made pending again. A nil
+	// next.Body keeps prev's body.
 	Update(prev, next *Record) error
-	// Complete removes a delivered delivery.
+	// Complete removes a delivered pending delivery.
 	Complete(r *Record) error
-	// List returns up to limit deliveries of env, dead letters (dead and
-	// gone) when dead is true, else pending ones.
+	// List returns up to limit deliveries of env, without their bodies:
+	// dead letters (dead and gone) when dead is true, else pending ones.
 	List(env string, dead bool, limit int) ([]*Record, error)
 	// Pending returns the number of pending deliveries stored.
 	Pending() int64

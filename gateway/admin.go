@@ -147,8 +147,6 @@ func (s *Server) adminError(ctx *fasthttp.RequestCtx, err error) {
 		writeError(ctx, fasthttp.StatusBadRequest, "invalid", ve.Error())
 	case errors.Is(err, config.ErrNotFound), errors.Is(err, delivery.ErrNotFound):
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", err.Error())
-	case errors.Is(err, delivery.ErrNotDead):
-		writeError(ctx, fasthttp.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, delivery.ErrBadStatus):
 		writeError(ctx, fasthttp.StatusBadRequest, "invalid", err.Error())
 	default:
