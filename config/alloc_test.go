@@ -64,3 +64,32 @@ func BenchmarkLookupHit(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkConnectionLookupHit is one cached connection lookup, as the
+// ingress makes per routing key: the routing index entry for a config
+// value, then the connection it names. Serial, so ns/op is its latency.
+func BenchmarkConnectionLookupHit(b *testing.B) {
+	f := newFixture(b)
+	f.seed()
+	c := f.newCache(CacheOptions{})
+	f.putConn("single", `{"config":{"installation_id":3003}}`)
+	ctx := context.Background()
+	value := []byte("3003")
+	eventually(b, 5e9, "lookup cached", func() bool {
+		n := c.fetches.Load()
+		if dst, err := c.Lookup(ctx, bEnv, bInteg, "installation_id", value, nil); err != nil || len(dst) != 1 {
+			b.Fatal(len(dst), err)
+		}
+		c.rc.Wait()
+		return c.fetches.Load() == n
+	})
+	dst := make([]*Conn, 0, 4)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		var err error
+		if dst, err = c.Lookup(ctx, bEnv, bInteg, "installation_id", value, dst[:0]); err != nil || len(dst) != 1 {
+			b.Fatal(len(dst), err)
+		}
+	}
+}

@@ -134,7 +134,8 @@ func dedupeOf(ev *Event, id string, now time.Time) *Dedupe {
 }
 
 // records builds one delivery per forward of ev, with its body; forwards
-// with the same delivery id are sent once.
+// with the same delivery id (a derived id: same connection and URL) are
+// sent once.
 func records(ev *Event, eventID string, now time.Time) ([]*Record, error) {
 	header := filterHeader(ev.Header)
 	tp := ev.TraceParent
@@ -142,18 +143,16 @@ func records(ev *Event, eventID string, now time.Time) ([]*Record, error) {
 		tp = newTraceParent()
 	}
 	recs := make([]*Record, 0, len(ev.Forwards))
-	seen := make(map[string]bool, len(ev.Forwards))
 	for i := range ev.Forwards {
 		f := &ev.Forwards[i]
-		dk, err := destKey(f.URL)
+		dk, err := destKeys.get(f.URL)
 		if err != nil {
 			return nil, err
 		}
 		id := newDeliveryID(ev, f, now)
-		if seen[id] {
+		if hasID(recs, id) {
 			continue
 		}
-		seen[id] = true
 		recs = append(recs, &Record{
 			ID: id, EventID: eventID, Env: ev.Env, Integration: ev.Integration,
 			ConnectionID: f.ConnectionID, URL: f.URL, Dest: dk, TraceParent: tp,
@@ -162,4 +161,13 @@ func records(ev *Event, eventID string, now time.Time) ([]*Record, error) {
 		})
 	}
 	return recs, nil
+}
+
+func hasID(recs []*Record, id string) bool {
+	for _, r := range recs {
+		if r.ID == id {
+			return true
+		}
+	}
+	return false
 }

@@ -2,10 +2,14 @@ package delivery
 
 import "unicode/utf8"
 
-// appendForwardBody appends the forward body of SPEC §6 to dst:
+// appendForwardBody appends the forward body of SPEC §6 to dst (sized for
+// it when nil):
 // {"from":…,"type":"forward","connectionId":…|null,"providerConfigKey":…,"payload":…}
 // with the payload copied verbatim (null when empty).
 func appendForwardBody(dst []byte, provider, integration, connID string, payload []byte) []byte {
+	if dst == nil { // allocate once: the envelope is small beside the payload
+		dst = make([]byte, 0, 96+2*(len(provider)+len(integration)+len(connID))+len(payload))
+	}
 	dst = append(dst, `{"from":`...)
 	dst = appendJSONString(dst, provider)
 	dst = append(dst, `,"type":"forward","connectionId":`...)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -104,4 +105,35 @@ func destKey(raw string) (string, error) {
 		host = "[" + host + "]"
 	}
 	return scheme + "://" + host + ":" + port, nil
+}
+
+// destCache memoises destKey for the forward URLs seen, which come from
+// configuration and repeat; it is cleared when it holds maxDestCache.
+type destCache struct {
+	mu sync.RWMutex
+	m  map[string]string
+}
+
+const maxDestCache = 4096
+
+var destKeys = destCache{m: map[string]string{}}
+
+func (c *destCache) get(u string) (string, error) {
+	c.mu.RLock()
+	k, ok := c.m[u]
+	c.mu.RUnlock()
+	if ok {
+		return k, nil
+	}
+	k, err := destKey(u)
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	if len(c.m) >= maxDestCache {
+		clear(c.m)
+	}
+	c.m[u] = k
+	c.mu.Unlock()
+	return k, nil
 }

@@ -60,8 +60,15 @@ const recordVersion = 2
 
 var errCorrupt = errors.New("delivery: corrupt record")
 
-// appendRecord appends the binary encoding of r, its body last, to dst.
+// appendRecord appends the binary encoding of r, its body last, to dst;
+// with a nil dst it allocates once, at the right size.
 func appendRecord(dst []byte, r *Record) []byte {
+	if dst == nil {
+		n := 2 + 12*binary.MaxVarintLen64 + len(r.ID) + len(r.EventID) + len(r.Env) + len(r.Integration) +
+			len(r.ConnectionID) + len(r.URL) + len(r.Dest) + len(r.TraceParent) + len(r.LastError) +
+			len(r.Header) + len(r.Body)
+		dst = make([]byte, 0, n)
+	}
 	dst = append(dst, recordVersion, byte(r.Status))
 	for _, s := range [...]string{r.ID, r.EventID, r.Env, r.Integration,
 		r.ConnectionID, r.URL, r.Dest, r.TraceParent, r.LastError} {

@@ -75,8 +75,8 @@ func run(c *config) error {
 	if err != nil {
 		return err
 	}
+	defer ceil.stop()
 	ceilRes := closedLoop(ceil.addr, reqs, c.conns, c.duration)
-	ceil.stop()
 	ceilRes.print("ceiling (bare fasthttp)")
 
 	sink, err := startSink()
@@ -92,7 +92,7 @@ func run(c *config) error {
 	if err := gw.configure(c.connsCfg, sink.url()); err != nil {
 		return err
 	}
-	r := measureGateway(c, gw, sink, reqs, ceilRes)
+	r := measureGateway(c, gw, sink, reqs, ceil.addr)
 	if c.sinkDown > 0 {
 		r.sinkDown = measureSinkDown(c, gw, sink, reqs)
 	}

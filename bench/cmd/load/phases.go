@@ -8,6 +8,7 @@ import (
 // report is the gateway's measurements.
 type report struct {
 	max, half   *result
+	ceilHalf    *result // the ceiling at the same rate: what client and machine add
 	e2eRPS      float64
 	backlogGrew int64 // acknowledged minus delivered over the max phase
 	lag         []time.Duration
@@ -47,7 +48,7 @@ func waitDrain(s *sink, limit time.Duration) (time.Duration, bool) {
 	return time.Since(start), true
 }
 
-func measureGateway(c *config, gw *gateway, s *sink, reqs *requests, ceil *result) *report {
+func measureGateway(c *config, gw *gateway, s *sink, reqs *requests, ceilAddr string) *report {
 	// Warm-up: one request per configured connection, so the measured
 	// phases see a warm configuration cache (steady state).
 	drive(func() *result { return countLoop(gw.addr, reqs, c.conns, len(reqs.bodies)) })
@@ -71,6 +72,8 @@ func measureGateway(c *config, gw *gateway, s *sink, reqs *requests, ceil *resul
 	rate := r.max.rps() / 2
 	r.half = drive(func() *result { return openLoop(gw.addr, reqs, c.conns, rate, c.duration) })
 	r.half.print(fmt.Sprintf("gateway, %.0f req/s (half)", rate))
+	r.ceilHalf = openLoop(ceilAddr, reqs, c.conns, rate, c.duration)
+	r.ceilHalf.print(fmt.Sprintf("ceiling, %.0f req/s (same)", rate))
 	waitDrain(s, c.drainMax)
 	return r
 }
@@ -103,8 +106,8 @@ func (r *report) print(ceil *result) {
 	fmt.Printf("end-to-end lag              p50 %6.2fms  p99 %6.2fms\n", ms(pct(r.lag, 0.5)), ms(pct(r.lag, 0.99)))
 	fmt.Printf("gateway peak RSS            %6.1f MB\n", mb(r.rss))
 	fmt.Printf("ratios to the ceiling       ingest %.2f  end-to-end %.2f\n", ingestRatio, e2eRatio)
-	line := fmt.Sprintf("RESULT ingest_rps=%.0f ceiling_rps=%.0f ingest_ratio=%.2f e2e_rps=%.0f e2e_ratio=%.2f p99_ms_half_load=%.2f rss_mb=%.1f",
-		r.max.rps(), ceil.rps(), ingestRatio, r.e2eRPS, e2eRatio, ms(pct(r.half.lat, 0.99)), mb(r.rss))
+	line := fmt.Sprintf("RESULT ingest_rps=%.0f ceiling_rps=%.0f ingest_ratio=%.2f e2e_rps=%.0f e2e_ratio=%.2f p99_ms_half_load=%.2f rss_mb=%.1f ceiling_p99_ms_same_rate=%.2f",
+		r.max.rps(), ceil.rps(), ingestRatio, r.e2eRPS, e2eRatio, ms(pct(r.half.lat, 0.99)), mb(r.rss), ms(pct(r.ceilHalf.lat, 0.99)))
 	if d := r.sinkDown; d != nil {
 		fmt.Printf("sink down                   peak RSS %.1f MB (%.2fx healthy), backlog %d, drained=%v in %v\n",
 			mb(d.rss), float64(d.rss)/float64(r.rss), d.backlog, d.drained, d.drain.Round(time.Millisecond))
