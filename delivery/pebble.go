@@ -1,11 +1,13 @@
 package delivery
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -17,8 +19,12 @@ import (
 // keyspace.
 type pebbleSpool struct {
 	db      *pebble.DB
+	log     *slog.Logger
 	pending atomic.Int64
 	cursors queueCursors
+	filter  *dedupeFilter
+	closing atomic.Bool
+	loaded  chan struct{} // closed when the filter load has ended
 
 	mu    sync.Mutex
 	locks map[string]chan struct{} // dedupe keys being checked and written
@@ -37,14 +43,39 @@ func OpenPebble(dir string, fs vfs.FS, log *slog.Logger) (Spool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("delivery: opening spool %s: %w", dir, err)
 	}
-	p := &pebbleSpool{db: db, locks: map[string]chan struct{}{}, cursors: queueCursors{m: map[string]*cursor{}}}
+	p := &pebbleSpool{db: db, log: log, locks: map[string]chan struct{}{}, cursors: queueCursors{m: map[string]*cursor{}},
+		filter: newDedupeFilter(), loaded: make(chan struct{})}
 	n, err := p.count([]byte{tagQueue})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	p.pending.Store(n)
+	go p.loadFilter(time.Now())
 	return p, nil
+}
+
+// loadFilter adds the dedupe records live at now to the filter, then
+// marks it ready. Records appended meanwhile add themselves, so once the
+// scan ends the filter covers every live record.
+func (p *pebbleSpool) loadFilter(now time.Time) {
+	defer close(p.loaded)
+	lo := binary.BigEndian.AppendUint64([]byte{tagDedupeTime}, uint64(now.UnixNano()))
+	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: []byte{tagDedupeTime + 1}})
+	if err != nil {
+		p.log.Error("delivery: loading the dedupe filter", "err", err)
+		return
+	}
+	for ok := it.First(); ok && !p.closing.Load(); ok = it.Next() {
+		if k := it.Key(); len(k) > 9 {
+			p.filter.add(k[9:], int64(binary.BigEndian.Uint64(k[1:9])))
+		}
+	}
+	if err := closeIter(it); err != nil || p.closing.Load() {
+		p.log.Error("delivery: loading the dedupe filter", "err", err)
+		return
+	}
+	p.filter.ready.Store(true)
 }
 
 // memTableSize is large enough that most deliveries are written and
@@ -88,8 +119,12 @@ func closeIter(it *pebble.Iterator) error {
 // Pending implements Spool.
 func (p *pebbleSpool) Pending() int64 { return p.pending.Load() }
 
-// Close implements Spool.
+// Close implements Spool; closing again does nothing.
 func (p *pebbleSpool) Close() error {
+	if !p.closing.CompareAndSwap(false, true) {
+		return nil
+	}
+	<-p.loaded
 	if err := p.db.Close(); err != nil {
 		return fmt.Errorf("delivery: closing spool: %w", err)
 	}

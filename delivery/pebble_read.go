@@ -154,6 +154,7 @@ func (p *pebbleSpool) List(env string, dead bool, limit int) ([]*Record, error) 
 // ExpireDedupe implements Spool. Each removal holds that key's lock, so a
 // record re-written by a concurrent Append is never removed.
 func (p *pebbleSpool) ExpireDedupe(now time.Time, max int) (int, error) {
+	p.filter.expire(now.UnixNano())
 	lo := []byte{tagDedupeTime}
 	hi := binary.BigEndian.AppendUint64([]byte{tagDedupeTime}, uint64(now.UnixNano()))
 	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})

@@ -35,6 +35,9 @@ func (p *pebbleSpool) Append(d *Dedupe, recs []*Record) (string, bool, error) {
 	if err := b.Commit(pebble.Sync); err != nil {
 		return "", false, fmt.Errorf("delivery: spooling: %w", err)
 	}
+	if d != nil { // still under the key's lock
+		p.filter.add(dk, d.Expires.UnixNano())
+	}
 	for _, r := range recs {
 		p.noteQueued(r)
 	}
@@ -113,12 +116,15 @@ func (p *pebbleSpool) lockKey(k string) func() {
 }
 
 // liveDedupe returns the first event id of dedupe key dk if its record has
-// not expired at now.
+// not expired at now. The filter answers most lookups, which miss.
 //
 // It seeks with the bloom filters of every level: a point Get skips them
 // on the bottom level, where a small store keeps most of its data, and
 // most dedupe lookups miss.
 func (p *pebbleSpool) liveDedupe(dk []byte, now time.Time) (string, bool, error) {
+	if !p.filter.mayContain(dk) {
+		return "", false, nil
+	}
 	key := append([]byte{tagDedupe}, dk...)
 	it, err := p.db.NewIter(&pebble.IterOptions{UseL6Filters: true})
 	if err != nil {
