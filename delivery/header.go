@@ -1,8 +1,8 @@
 package delivery
 
 import (
+	"bytes"
 	"encoding/binary"
-	"strings"
 )
 
 // AppendHeader appends one header (name, value) to dst in the encoding of
@@ -41,38 +41,37 @@ func cutField(b []byte) (field, rest []byte, ok bool) {
 	return b[w : w+int(n)], b[w+int(n):], true
 }
 
-// droppedHeaders are the provider headers never passed through: hop-by-hop,
-// those the forward sets itself, and credentials.
-var droppedHeaders = map[string]bool{
-	"connection": true, "keep-alive": true, "te": true, "trailer": true,
-	"transfer-encoding": true, "upgrade": true, "host": true,
-	"authorization": true, "cookie": true, "content-length": true,
-	"content-type": true, "content-encoding": true, "user-agent": true,
-	"x-nango-hmac-sha256": true, "x-nango-signature": true,
-	"webhook-id": true, "webhook-timestamp": true, "webhook-signature": true,
-	"traceparent": true, "x-edgehook-attempt": true,
+// droppedHeaders are the provider headers never passed through, lower
+// case: hop-by-hop ones, host, credentials (the Salesforce token header
+// among them), and those the forward sets itself.
+var droppedHeaders = [...]string{
+	"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
+	"proxy-authenticate", "proxy-authorization", "proxy-connection",
+	"host", "authorization", "cookie", "content-length", "content-type",
+	"content-encoding", "user-agent", "x-edgehook-token",
+	"x-nango-hmac-sha256", "x-nango-signature", "webhook-id",
+	"webhook-timestamp", "webhook-signature", "traceparent", "x-edgehook-attempt",
 }
 
-// passHeader reports whether a provider header is forwarded.
-func passHeader(key []byte) bool {
+// PassHeader reports whether a provider header named key is passed
+// through to the app. It does not allocate.
+func PassHeader(key []byte) bool {
 	if len(key) == 0 || len(key) > 256 {
 		return false
 	}
-	k := strings.ToLower(string(key))
-	return !droppedHeaders[k] && !strings.HasPrefix(k, "proxy-")
+	for _, d := range droppedHeaders {
+		if len(d) == len(key) && bytes.EqualFold(key, []byte(d)) {
+			return false
+		}
+	}
+	return true
 }
 
-// filterHeader returns a copy of the encoded headers h without those
-// passHeader refuses.
-func filterHeader(h []byte) []byte {
-	if len(h) == 0 {
-		return nil
+// AppendPassedHeader appends header (key, value) to dst in the encoding of
+// Event.Header when PassHeader allows it, and returns the extended slice.
+func AppendPassedHeader(dst, key, value []byte) []byte {
+	if !PassHeader(key) {
+		return dst
 	}
-	out := make([]byte, 0, len(h))
-	visitHeader(h, func(k, v []byte) {
-		if passHeader(k) {
-			out = AppendHeader(out, k, v)
-		}
-	})
-	return out
+	return AppendHeader(dst, key, value)
 }

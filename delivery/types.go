@@ -24,7 +24,8 @@ type Event struct {
 	DedupeTTL   time.Duration
 	TraceParent string
 	// Header holds the provider headers to pass through, encoded with
-	// AppendHeader.
+	// AppendPassedHeader, which leaves out those the forward must not
+	// carry.
 	Header   []byte
 	Forwards []Forward
 }

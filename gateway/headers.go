@@ -8,32 +8,11 @@ import (
 	"github.com/edgehook/edgehook/delivery"
 )
 
-// dropped are the request headers never passed through to the app (SPEC §6:
-// hop-by-hop, host, credentials, those the forward sets itself), lower case.
-var dropped = [...]string{
-	"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
-	"proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-	"host", "authorization", "cookie", "content-length", "content-type",
-	"content-encoding", "user-agent", "traceparent", "x-edgehook-token",
-}
-
-// passThrough reports whether the header named k is forwarded.
-func passThrough(k []byte) bool {
-	for _, d := range dropped {
-		if len(d) == len(k) && bytes.EqualFold(k, []byte(d)) {
-			return false
-		}
-	}
-	return true
-}
-
 // appendPassthrough appends the provider headers the forward carries, in
-// delivery.AppendHeader's encoding.
+// delivery.AppendPassedHeader's encoding.
 func appendPassthrough(dst []byte, h *fasthttp.RequestHeader) []byte {
 	for k, v := range h.All() {
-		if passThrough(k) {
-			dst = delivery.AppendHeader(dst, k, v)
-		}
+		dst = delivery.AppendPassedHeader(dst, k, v)
 	}
 	return dst
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/edgehook/edgehook/config"
 	"github.com/edgehook/edgehook/delivery"
+	"github.com/edgehook/edgehook/internal/jsonx"
 	"github.com/edgehook/edgehook/plugins/provider"
 )
 
@@ -265,7 +266,7 @@ func (s *Server) enqueue(ctx *fasthttp.RequestCtx, j *job, env *config.Env, ig *
 		return
 	}
 	j.resp = append(j.resp[:0], `{"id":`...)
-	j.resp = appendJSONString(j.resp, res.ID)
+	j.resp = jsonx.AppendString(j.resp, res.ID)
 	if res.Duplicate {
 		j.resp = append(j.resp, `,"duplicate":true}`...)
 	} else {

@@ -27,35 +27,20 @@ func client(addr string, conns int) *fasthttp.HostClient {
 
 // closedLoop keeps conns requests in flight against addr for d.
 func closedLoop(addr string, reqs *requests, conns int, d time.Duration) *result {
-	hc := client(addr, conns)
-	var stop atomic.Bool
-	parts := make([]*result, conns)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for g := range conns {
-		parts[g] = &result{}
-		wg.Go(func() {
-			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-			var id []byte
-			p := parts[g]
-			for !stop.Load() {
-				id = reqs.fill(req, addr, id)
-				t0 := time.Now()
-				p.record(hc.Do(req, resp), resp, time.Since(t0))
-			}
-		})
-	}
-	time.Sleep(d)
-	stop.Store(true)
-	wg.Wait()
-	return merge(parts, time.Since(start))
+	deadline := time.Now().Add(d)
+	return loop(addr, reqs, conns, func() bool { return time.Now().Before(deadline) })
 }
 
 // countLoop sends n requests with conns in flight.
 func countLoop(addr string, reqs *requests, conns, n int) *result {
-	hc := client(addr, conns)
 	var left atomic.Int64
 	left.Store(int64(n))
+	return loop(addr, reqs, conns, func() bool { return left.Add(-1) >= 0 })
+}
+
+// loop keeps conns requests in flight against addr while more says so.
+func loop(addr string, reqs *requests, conns int, more func() bool) *result {
+	hc := client(addr, conns)
 	parts := make([]*result, conns)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -64,7 +49,7 @@ func countLoop(addr string, reqs *requests, conns, n int) *result {
 		wg.Go(func() {
 			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 			var id []byte
-			for left.Add(-1) >= 0 {
+			for more() {
 				id = reqs.fill(req, addr, id)
 				t0 := time.Now()
 				parts[g].record(hc.Do(req, resp), resp, time.Since(t0))
