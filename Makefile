@@ -15,18 +15,34 @@ run: build
 test: lint
 	$(GO) test -count=1 -timeout 12m $(PKGS)
 
-# go test -bench suites (in-process), then a short load run.
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./bench/ ./matchers/ ./config/ ./delivery/
+# go test -bench suites (in-process), then a short load run of the real
+# binary against a bare fasthttp ceiling (bench/cmd/load).
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./bench/ ./matchers/ ./config/ ./delivery/ ./plugins/github/
+	$(GO) run ./bench/cmd/load -bin $(BIN) -d 3s
+
+# The full load run: longer phases, and 60 s at full rate with the sink
+# down, then the drain.
+bench-load: build
+	$(GO) run ./bench/cmd/load -bin $(BIN) -d 10s -sink-down 60s
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-# Short fuzzing passes over the parsers and matchers.
+# Short fuzzing passes over every parser and matcher (FUZZTIME each); the
+# seed corpora also run in make test.
+FUZZTIME ?= 15s
+FUZZ := ./matchers/:FuzzHeader ./matchers/:FuzzPathText \
+	./plugins/github/:FuzzVerify ./plugins/github/:FuzzRoute \
+	./plugins/streak/:FuzzVerify ./plugins/streak/:FuzzRoute \
+	./delivery/:FuzzDecodeRecord ./internal/jsonx/:FuzzAppendString
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzHeader -fuzztime 20s ./matchers/
+	@for t in $(FUZZ); do \
+		echo "fuzz $$t"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}" || exit 1; \
+	done
 
 clean:
 	rm -rf bin data
