@@ -12,8 +12,14 @@ build:
 run: build
 	./$(BIN) serve --data-dir ./data --allow-private-destinations --demo
 
+# Every test, then the concurrent packages again under the race detector
+# (it needs cgo, so it is skipped where no C compiler is found).
+RACE_PKGS := ./delivery/ ./config/ ./gateway/ ./matchers/ ./plugins/...
 test: lint
 	$(GO) test -count=1 -timeout 12m $(PKGS)
+	@if [ "$$($(GO) env CGO_ENABLED)" = 1 ]; then \
+		echo "$(GO) test -race $(RACE_PKGS)"; $(GO) test -race -count=1 -timeout 12m $(RACE_PKGS); \
+	else echo "race detector skipped: cgo is not available"; fi
 
 # go test -bench suites (in-process), then a short load run of the real
 # binary against a bare fasthttp ceiling (bench/cmd/load).
