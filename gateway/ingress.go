@@ -111,6 +111,16 @@ func (s *Server) configError(ctx *fasthttp.RequestCtx, err error, what string) {
 }
 
 func (s *Server) handle(ctx *fasthttp.RequestCtx, j *job, envName, integName []byte, env *config.Env, ig *config.Integ) {
+	if s.verifyRoute(ctx, j, envName, integName, env, ig) {
+		s.enqueue(ctx, j, env, ig)
+	}
+}
+
+// verifyRoute answers handshakes, proves the request authentic, routes it
+// and finds its connections (in j). It reports whether the request goes on
+// to be spooled; otherwise it has answered it. It does not allocate on the
+// way to true.
+func (s *Server) verifyRoute(ctx *fasthttp.RequestCtx, j *job, envName, integName []byte, env *config.Env, ig *config.Integ) bool {
 	j.req = provider.Request{Req: &ctx.Request, Now: time.Now()}
 	if _, ok := ig.Instance.(provider.URLSigner); ok {
 		j.url = s.appendPublicURL(j.url[:0], ctx)
@@ -121,32 +131,32 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx, j *job, envName, integName []b
 		handled, err := hs.Handshake(&j.req, &w)
 		if err != nil {
 			s.requestError(ctx, ig, err)
-			return
+			return false
 		}
 		if handled {
 			writeReply(ctx, &w)
-			return
+			return false
 		}
 	}
 	ok, err := ig.Instance.Verify(&j.req)
 	if err != nil {
 		s.requestError(ctx, ig, err)
-		return
+		return false
 	}
 	if !ok {
 		s.log.Info("gateway: authenticity check failed", "env", env.Name, "integration", ig.Name, "remote", ctx.RemoteIP().String())
 		writeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "authenticity check failed")
-		return
+		return false
 	}
 	if err := ig.Instance.Route(&j.req, &j.rt); err != nil {
 		s.requestError(ctx, ig, err)
-		return
+		return false
 	}
 	if err := s.match(j, envName, integName); err != nil {
 		s.configError(ctx, err, "connection")
-		return
+		return false
 	}
-	s.enqueue(ctx, j, env, ig)
+	return true
 }
 
 // match resolves the routing keys to distinct connections in j.conns, and
