@@ -32,18 +32,18 @@ func (o outcome) healthy() bool {
 func (s *Service) run(d *dest, r *Record) {
 	defer s.attempts.Done()
 	for r != nil {
-		o, due := s.attempt(r)
-		r = s.finish(d, r, o, due)
+		o, due, failed := s.attempt(r)
+		r = s.finish(d, r, o, due, failed)
 	}
 }
 
 // attempt sends r once and stores the result: removed when delivered, gone
 // on 410, else rescheduled per the schedule or dead-lettered. It returns
-// what happened and, when r was rescheduled, its new due time.
-func (s *Service) attempt(r *Record) (outcome, time.Time) {
+// what happened and, when r was rescheduled, its new due time; failed
+// means the result could not be stored, so r is still queued as it was.
+func (s *Service) attempt(r *Record) (o outcome, due time.Time, failed bool) {
 	now := s.opts.Now()
 	n := r.Attempts + 1
-	var o outcome
 	body := r.Body
 	var err error
 	if body == nil {
@@ -80,18 +80,21 @@ func (s *Service) attempt(r *Record) (outcome, time.Time) {
 	s.logAttempt(r, &next, o, err)
 	switch {
 	case err != nil:
-		return o, now.Add(loadRetry) // r is still queued as it was; try it again later
+		return o, now.Add(loadRetry), true // try it again later
 	case o.delivered() || next.Status != StatusPending:
-		return o, time.Time{} // removed, or a dead letter
+		return o, time.Time{}, false // removed, or a dead letter
 	}
-	return o, next.Due
+	return o, next.Due, false
 }
 
 // finish releases r after its attempt, notes its new due time (if it was
 // rescheduled) in the same critical section, so that no load can miss it,
-// and records the outcome in d's circuit. It returns the next delivery this
-// worker should send, or nil when the worker's slot is given back.
-func (s *Service) finish(d *dest, r *Record, o outcome, due time.Time) *Record {
+// and records the outcome in d's circuit. When the attempt's result could
+// not be stored (failed), r is still queued where a scan has already
+// passed, so the spool is told to look at d's queue again. It returns the
+// next delivery this worker should send, or nil when the worker's slot is
+// given back.
+func (s *Service) finish(d *dest, r *Record, o outcome, due time.Time, failed bool) *Record {
 	now := s.opts.Now()
 	defer s.wake()
 	s.mu.Lock()
@@ -99,6 +102,9 @@ func (s *Service) finish(d *dest, r *Record, o outcome, due time.Time) *Record {
 	delete(d.held, r.ID)
 	s.inMem--
 	s.memBody -= len(r.Body)
+	if failed {
+		s.spool.Release(d.key)
+	}
 	if !due.IsZero() {
 		d.noteDisk(due)
 	}

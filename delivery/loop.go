@@ -144,7 +144,7 @@ func (s *Service) dispatch(now time.Time) time.Time {
 			}
 		case !d.wake.IsZero() && s.canLoad(d, s.opts.MaxInMemory-s.inMem):
 			earliest(d.wake) // else a finishing attempt wakes the loader
-		case len(d.held) == 0 && d.wake.IsZero() && !d.open && !d.loading:
+		case len(d.held) == 0 && d.wake.IsZero() && !d.loading:
 			delete(s.dests, key) // nothing ready, in flight or reserved
 		}
 	}

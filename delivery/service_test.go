@@ -289,3 +289,54 @@ func TestHealthyTrafficNeedsNoLoads(t *testing.T) {
 		t.Fatalf("the loader read the disk queue %d times", n)
 	}
 }
+
+// failingUpdates is the real spool whose next n Updates fail, as a disk
+// error would make them.
+type failingUpdates struct {
+	Spool
+	n atomic.Int32
+}
+
+func (f *failingUpdates) Update(prev, next *Record) error {
+	if f.n.Add(-1) >= 0 {
+		return errors.New("injected: disk error")
+	}
+	return f.Spool.Update(prev, next)
+}
+
+// When an attempt's result cannot be stored, the delivery stays queued as
+// it was and is attempted again: it is not stranded behind the queue's
+// scan position.
+func TestUnstoredResultIsRetried(t *testing.T) {
+	snk := newSink(t, func(n int, _ http.ResponseWriter) int {
+		if n == 1 {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusOK
+	})
+	o, err := Options{Dir: t.TempDir(), AllowPrivate: true, Logger: testLog,
+		Secret: func(string) (string, error) { return "s", nil }}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pebbleSpool, err := OpenPebble(o.Dir, nil, testLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := &failingUpdates{Spool: pebbleSpool}
+	sp.n.Store(1)
+	s, err := newService(o, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	accept(t, s, event(`{"x":1}`, snk.url)) // before Start: loaded by a scan
+	dk, _ := destKey(snk.url)
+	later := pendingRecord("later", dk, time.Now().Add(time.Hour), 1)
+	if _, _, err := sp.Append(nil, []*Record{later}); err != nil { // keeps the queue from looking empty
+		t.Fatal(err)
+	}
+	s.Start()
+	snk.wait(t, 2, 5*time.Second)
+	eventually(t, 5*time.Second, "delivered", func() bool { return s.Stats().PendingOnDisk == 1 })
+}
