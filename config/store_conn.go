@@ -6,13 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // maxTxnAttempts bounds the optimistic retries of a connection write that
-// keeps losing to concurrent writers.
-const maxTxnAttempts = 16
+// keeps losing to concurrent writers; between attempts it backs off a
+// random while, doubling from minTxnBackoff up to maxTxnBackoff, so that
+// contenders spread out instead of colliding again.
+const (
+	maxTxnAttempts = 64
+	minTxnBackoff  = time.Millisecond
+	maxTxnBackoff  = 50 * time.Millisecond
+)
 
 // errContended is returned when a connection write kept conflicting.
 var errContended = errors.New("config: connection write conflicted too many times")
@@ -70,13 +78,23 @@ func checkNames(env, integ, id string) error {
 
 // writeConn applies w with optimistic concurrency: it reads the current
 // value, derives the index entries to remove and add, and commits only if
-// the connection did not change meanwhile; otherwise it retries.
+// the connection did not change meanwhile; otherwise it backs off and
+// retries, within ctx.
 func (s *Store) writeConn(ctx context.Context, w connWrite) error {
+	backoff := minTxnBackoff
 	for range maxTxnAttempts {
 		done, err := s.tryWriteConn(ctx, w)
 		if done || err != nil {
 			return err
 		}
+		t := time.NewTimer(backoff/2 + rand.N(backoff))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("config: connection %q: %w", w.id, ctx.Err())
+		case <-t.C:
+		}
+		backoff = min(2*backoff, maxTxnBackoff)
 	}
 	return fmt.Errorf("config: connection %q: %w", w.id, errContended)
 }
