@@ -26,7 +26,7 @@ func TestRefusedAddresses(t *testing.T) {
 func TestPrivateDestinationRefused(t *testing.T) {
 	s := startService(t, Options{Schedule: []time.Duration{time.Hour}})
 	snk := newSink(t, nil)
-	accept(t, s, event(`{}`, snk.url))
+	accept(t, s, event(`{}`, snk.URL))
 	var last []Info
 	eventually(t, 5*time.Second, "attempt recorded", func() bool {
 		last, _ = s.List("prod", "pending", 10)
@@ -35,7 +35,7 @@ func TestPrivateDestinationRefused(t *testing.T) {
 	if !strings.Contains(last[0].LastError, "refused") {
 		t.Fatalf("last error %q", last[0].LastError)
 	}
-	if snk.count() != 0 {
+	if snk.Count() != 0 {
 		t.Fatal("a private destination was reached")
 	}
 }

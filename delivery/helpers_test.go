@@ -1,11 +1,9 @@
 package delivery
 
 import (
+	"github.com/edgehook/edgehook/internal/testsink"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
-	"sync"
 	"testing"
 	"time"
 )
@@ -49,75 +47,8 @@ func startService(t *testing.T, o Options) *Service {
 	return s
 }
 
-// hit is one request a sink received.
-type hit struct {
-	header http.Header
-	body   []byte
-	at     time.Time
-}
-
-// sink is a real HTTP server on 127.0.0.1 that answers reply(n) to its
-// n-th request (from 1); a reply that writes the response returns 0.
-type sink struct {
-	url   string
-	mu    sync.Mutex
-	hits  []hit
-	reply func(n int, w http.ResponseWriter) int
-}
-
-func newSink(t *testing.T, reply func(n int, w http.ResponseWriter) int) *sink {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &sink{url: "http://" + ln.Addr().String() + "/hook", reply: reply}
-	srv := &http.Server{Handler: s}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return s
-}
-
-func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	b, _ := io.ReadAll(r.Body)
-	s.mu.Lock()
-	s.hits = append(s.hits, hit{header: r.Header.Clone(), body: b, at: time.Now()})
-	n := len(s.hits)
-	s.mu.Unlock()
-	code := http.StatusOK
-	if s.reply != nil {
-		code = s.reply(n, w)
-	}
-	if code != 0 { // 0: reply wrote the response itself
-		w.WriteHeader(code)
-	}
-}
-
-// wait returns the sink's hits once it has at least n, failing after d.
-func (s *sink) wait(t *testing.T, n int, d time.Duration) []hit {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		s.mu.Lock()
-		if len(s.hits) >= n {
-			out := append([]hit(nil), s.hits...)
-			s.mu.Unlock()
-			return out
-		}
-		got := len(s.hits)
-		s.mu.Unlock()
-		if time.Now().After(deadline) {
-			t.Fatalf("sink got %d requests after %v, want %d", got, d, n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func (s *sink) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.hits)
-}
+// newSink starts a recording app for the test (internal/testsink).
+var newSink = testsink.New
 
 // event returns an event of env "prod" forwarding payload to each url for
 // connection "conn-1".

@@ -26,34 +26,34 @@ func TestForwardHeadersAcrossRetries(t *testing.T) {
 		}
 		return http.StatusOK
 	})
-	ev := event(`{"n":1}`, snk.url)
+	ev := event(`{"n":1}`, snk.URL)
 	ev.TraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	ev.Header = AppendHeader(nil, []byte("X-GitHub-Event"), []byte("issues"))
 	accept(t, s, ev)
-	hits := snk.wait(t, 3, 5*time.Second)
+	hits := snk.Wait(t, 3, 5*time.Second)
 	time.Sleep(100 * time.Millisecond)
-	if snk.count() != 3 {
-		t.Fatalf("sink got %d requests after a success, want 3", snk.count())
+	if snk.Count() != 3 {
+		t.Fatalf("sink got %d requests after a success, want 3", snk.Count())
 	}
-	id := hits[0].header.Get("webhook-id")
+	id := hits[0].Header.Get("webhook-id")
 	for i, h := range hits {
-		if got := h.header.Get("X-Edgehook-Attempt"); got != strconv.Itoa(i+1) {
+		if got := h.Header.Get("X-Edgehook-Attempt"); got != strconv.Itoa(i+1) {
 			t.Errorf("attempt %d numbered %q", i+1, got)
 		}
-		if h.header.Get("webhook-id") != id || id == "" {
-			t.Errorf("attempt %d webhook-id %q, first %q", i+1, h.header.Get("webhook-id"), id)
+		if h.Header.Get("webhook-id") != id || id == "" {
+			t.Errorf("attempt %d webhook-id %q, first %q", i+1, h.Header.Get("webhook-id"), id)
 		}
 		m := hmac.New(sha256.New, []byte("app-secret"))
-		m.Write(h.body)
-		if h.header.Get("X-Nango-Hmac-Sha256") != hex.EncodeToString(m.Sum(nil)) {
+		m.Write(h.Body)
+		if h.Header.Get("X-Nango-Hmac-Sha256") != hex.EncodeToString(m.Sum(nil)) {
 			t.Errorf("attempt %d: X-Nango-Hmac-Sha256 does not verify", i+1)
 		}
-		ts, err := strconv.ParseInt(h.header.Get("webhook-timestamp"), 10, 64)
+		ts, err := strconv.ParseInt(h.Header.Get("webhook-timestamp"), 10, 64)
 		if err != nil || time.Since(time.Unix(ts, 0)).Abs() > time.Minute {
-			t.Errorf("attempt %d: webhook-timestamp %q", i+1, h.header.Get("webhook-timestamp"))
+			t.Errorf("attempt %d: webhook-timestamp %q", i+1, h.Header.Get("webhook-timestamp"))
 		}
-		if h.header.Get("traceparent") != ev.TraceParent || h.header.Get("X-Github-Event") != "issues" {
-			t.Errorf("attempt %d: headers %v", i+1, h.header)
+		if h.Header.Get("traceparent") != ev.TraceParent || h.Header.Get("X-Github-Event") != "issues" {
+			t.Errorf("attempt %d: headers %v", i+1, h.Header)
 		}
 	}
 	eventually(t, time.Second, "delivered delivery removed", func() bool { return s.Stats().PendingOnDisk == 0 })
@@ -75,19 +75,19 @@ func TestCircuitOpens(t *testing.T) {
 		}
 		return http.StatusServiceUnavailable
 	})
-	accept(t, s, event(`{}`, snk.url))
-	hits := snk.wait(t, 5, 5*time.Second)
-	if gap := hits[3].at.Sub(hits[2].at); gap < 250*time.Millisecond {
+	accept(t, s, event(`{}`, snk.URL))
+	hits := snk.Wait(t, 5, 5*time.Second)
+	if gap := hits[3].At.Sub(hits[2].At); gap < 250*time.Millisecond {
 		t.Fatalf("probe %v after the circuit opened, want the 300ms cooldown", gap)
 	}
-	if gap := hits[4].at.Sub(hits[3].at); gap < 550*time.Millisecond {
+	if gap := hits[4].At.Sub(hits[3].At); gap < 550*time.Millisecond {
 		t.Fatalf("second probe %v after a failed probe, want the doubled cooldown", gap)
 	}
 	if s.Stats().OpenCircuits != 1 {
 		t.Fatalf("stats: %+v", s.Stats())
 	}
 	healthy.Store(true)
-	snk.wait(t, 6, 3*time.Second)
+	snk.Wait(t, 6, 3*time.Second)
 	eventually(t, time.Second, "circuit closed", func() bool { return s.Stats().OpenCircuits == 0 })
 }
 
@@ -101,22 +101,22 @@ func TestFirstAttemptsBeforeRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	dk, _ := destKey(snk.url)
+	dk, _ := destKey(snk.URL)
 	past := time.Now().Add(-time.Minute)
 	var backlog []*Record
 	for i := range 20 {
 		r := pendingRecord("retry-"+strconv.Itoa(i), dk, past, 1)
-		r.URL = snk.url
+		r.URL = snk.URL
 		backlog = append(backlog, r)
 	}
 	if _, _, err := s.spool.Append(nil, backlog); err != nil {
 		t.Fatal(err)
 	}
-	accept(t, s, event(`{"fresh":true}`, snk.url))
+	accept(t, s, event(`{"fresh":true}`, snk.URL))
 	s.Start()
-	hits := snk.wait(t, 21, 10*time.Second)
-	if string(hits[0].body) != `{"from":"github","type":"forward","connectionId":"conn-1","providerConfigKey":"github","payload":{"fresh":true}}` {
-		t.Fatalf("first request was %s", hits[0].body)
+	hits := snk.Wait(t, 21, 10*time.Second)
+	if string(hits[0].Body) != `{"from":"github","type":"forward","connectionId":"conn-1","providerConfigKey":"github","payload":{"fresh":true}}` {
+		t.Fatalf("first request was %s", hits[0].Body)
 	}
 }
 
@@ -130,16 +130,16 @@ func TestRestartResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 10 {
-		if _, err := s1.Accept(event(`{"i":`+strconv.Itoa(i)+`}`, snk.url)); err != nil {
+		if _, err := s1.Accept(event(`{"i":`+strconv.Itoa(i)+`}`, snk.URL)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	s1.Close() // never started: nothing was sent
-	if snk.count() != 0 {
+	if snk.Count() != 0 {
 		t.Fatal("an unstarted service delivered")
 	}
 	s2 := newTestService(t, Options{Dir: dir})
-	snk.wait(t, 10, 5*time.Second)
+	snk.Wait(t, 10, 5*time.Second)
 	eventually(t, 5*time.Second, "spool drained", func() bool { return s2.Stats().PendingOnDisk == 0 })
 }
 
@@ -172,11 +172,11 @@ func TestLargeReplyBodyStillDelivered(t *testing.T) {
 		io.WriteString(w, big)
 		return 0
 	})
-	accept(t, s, event(`{}`, snk.url))
-	snk.wait(t, 1, 5*time.Second)
+	accept(t, s, event(`{}`, snk.URL))
+	snk.Wait(t, 1, 5*time.Second)
 	eventually(t, 5*time.Second, "delivery completed", func() bool { return s.Stats().PendingOnDisk == 0 })
 	time.Sleep(100 * time.Millisecond)
-	if n := snk.count(); n != 1 {
+	if n := snk.Count(); n != 1 {
 		t.Fatalf("sink got %d requests, want 1", n)
 	}
 }
@@ -202,11 +202,11 @@ func TestOpenCircuitReleasesMemory(t *testing.T) {
 	})
 	const n = 50
 	for i := range n { // before Start: the loader reads them from disk
-		accept(t, s, event(`{"i":`+strconv.Itoa(i)+`}`, snk.url))
+		accept(t, s, event(`{"i":`+strconv.Itoa(i)+`}`, snk.URL))
 	}
 	// A retry due much later keeps the destination's queue from looking
 	// empty to a scan, as a real backlog would.
-	dk, _ := destKey(snk.url)
+	dk, _ := destKey(snk.URL)
 	later := pendingRecord("later", dk, time.Now().Add(time.Hour), 1)
 	if _, _, err := s.spool.Append(nil, []*Record{later}); err != nil {
 		t.Fatal(err)
@@ -219,9 +219,9 @@ func TestOpenCircuitReleasesMemory(t *testing.T) {
 	healthy.Store(true)
 	eventually(t, 10*time.Second, "all delivered", func() bool { return s.Stats().PendingOnDisk == 1 })
 	seen := map[string]bool{}
-	for _, h := range snk.wait(t, n, time.Second) {
-		if h.header.Get("X-Edgehook-Attempt") != "" && bytes.Contains(h.body, []byte(`"i":`)) {
-			seen[h.header.Get("webhook-id")] = true
+	for _, h := range snk.Wait(t, n, time.Second) {
+		if h.Header.Get("X-Edgehook-Attempt") != "" && bytes.Contains(h.Body, []byte(`"i":`)) {
+			seen[h.Header.Get("webhook-id")] = true
 		}
 	}
 	if len(seen) != n {
@@ -241,14 +241,14 @@ func TestAcceptDuringLoadsDeliversOnce(t *testing.T) {
 	defer s.Close()
 	const backlog, live = 300, 300
 	for i := range backlog { // on disk before Start
-		accept(t, s, event(`{"b":`+strconv.Itoa(i)+`}`, snk.url))
+		accept(t, s, event(`{"b":`+strconv.Itoa(i)+`}`, snk.URL))
 	}
 	s.Start()
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Go(func() {
 			for i := range live / 4 {
-				if _, err := s.Accept(event(`{"w":`+strconv.Itoa(w*1000+i)+`}`, snk.url)); err != nil {
+				if _, err := s.Accept(event(`{"w":`+strconv.Itoa(w*1000+i)+`}`, snk.URL)); err != nil {
 					t.Error(err)
 					return
 				}
@@ -257,12 +257,12 @@ func TestAcceptDuringLoadsDeliversOnce(t *testing.T) {
 	}
 	wg.Wait()
 	eventually(t, 20*time.Second, "all delivered", func() bool {
-		return s.Stats().PendingOnDisk <= 0 && snk.count() >= backlog+live
+		return s.Stats().PendingOnDisk <= 0 && snk.Count() >= backlog+live
 	})
 	time.Sleep(50 * time.Millisecond)
 	seen := map[string]int{}
-	for _, h := range snk.wait(t, backlog+live, time.Second) {
-		seen[h.header.Get("webhook-id")]++
+	for _, h := range snk.Wait(t, backlog+live, time.Second) {
+		seen[h.Header.Get("webhook-id")]++
 	}
 	for id, n := range seen {
 		if n != 1 {
@@ -280,9 +280,9 @@ func TestHealthyTrafficNeedsNoLoads(t *testing.T) {
 	s := newTestService(t, Options{})
 	snk := newSink(t, nil)
 	for i := range 50 {
-		accept(t, s, event(`{"i":`+strconv.Itoa(i)+`}`, snk.url))
+		accept(t, s, event(`{"i":`+strconv.Itoa(i)+`}`, snk.URL))
 	}
-	snk.wait(t, 50, 5*time.Second)
+	snk.Wait(t, 50, 5*time.Second)
 	eventually(t, time.Second, "delivered", func() bool { return s.Stats().PendingOnDisk == 0 })
 	time.Sleep(50 * time.Millisecond)
 	if n := s.Stats().Loads; n != 0 {
@@ -330,13 +330,13 @@ func TestUnstoredResultIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	accept(t, s, event(`{"x":1}`, snk.url)) // before Start: loaded by a scan
-	dk, _ := destKey(snk.url)
+	accept(t, s, event(`{"x":1}`, snk.URL)) // before Start: loaded by a scan
+	dk, _ := destKey(snk.URL)
 	later := pendingRecord("later", dk, time.Now().Add(time.Hour), 1)
 	if _, _, err := sp.Append(nil, []*Record{later}); err != nil { // keeps the queue from looking empty
 		t.Fatal(err)
 	}
 	s.Start()
-	snk.wait(t, 2, 5*time.Second)
+	snk.Wait(t, 2, 5*time.Second)
 	eventually(t, 5*time.Second, "delivered", func() bool { return s.Stats().PendingOnDisk == 1 })
 }

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/edgehook/edgehook/config"
 	"github.com/edgehook/edgehook/delivery"
 	"github.com/edgehook/edgehook/gateway"
+	"github.com/edgehook/edgehook/internal/testsink"
 	"github.com/edgehook/edgehook/plugins"
 	"github.com/edgehook/edgehook/plugins/provider"
 )
@@ -141,84 +141,8 @@ func (g *testGateway) put(t *testing.T, path, body string) {
 	}
 }
 
-// received is one forward a sink got.
-type received struct {
-	header http.Header
-	body   []byte
-	at     time.Time
-}
-
-// sink is a real HTTP server on 127.0.0.1 recording what it receives and
-// answering with status(n) for the n-th request (from 1).
-type sink struct {
-	url    string
-	mu     sync.Mutex
-	got    []received
-	status func(n int, w http.ResponseWriter) int
-	notify chan struct{}
-	// onBody, when set before traffic starts, sees each body on arrival.
-	onBody func(b []byte)
-}
-
-func newSink(t *testing.T, status func(n int, w http.ResponseWriter) int) *sink {
-	t.Helper()
-	s := &sink{status: status, notify: make(chan struct{}, 1024)}
-	ln := listen(t)
-	srv := &http.Server{Handler: s}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	s.url = "http://" + ln.Addr().String() + "/hook"
-	return s
-}
-
-func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	b, _ := io.ReadAll(r.Body)
-	if s.onBody != nil {
-		s.onBody(b)
-	}
-	s.mu.Lock()
-	s.got = append(s.got, received{header: r.Header.Clone(), body: b, at: time.Now()})
-	n := len(s.got)
-	s.mu.Unlock()
-	code := 200
-	if s.status != nil {
-		code = s.status(n, w)
-	}
-	w.WriteHeader(code)
-	select {
-	case s.notify <- struct{}{}:
-	default:
-	}
-}
-
-// wait returns the first n requests, failing after timeout.
-func (s *sink) wait(t *testing.T, n int, timeout time.Duration) []received {
-	t.Helper()
-	deadline := time.After(timeout)
-	for {
-		s.mu.Lock()
-		if len(s.got) >= n {
-			out := append([]received(nil), s.got...)
-			s.mu.Unlock()
-			return out
-		}
-		s.mu.Unlock()
-		select {
-		case <-s.notify:
-		case <-time.After(20 * time.Millisecond):
-		case <-deadline:
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			t.Fatalf("sink got %d requests, want %d", len(s.got), n)
-		}
-	}
-}
-
-func (s *sink) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.got)
-}
+// newSink starts a recording app for the test (internal/testsink).
+var newSink = testsink.New
 
 func githubSig(secret string, body []byte) string {
 	m := hmac.New(sha256.New, []byte(secret))

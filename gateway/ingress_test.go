@@ -40,7 +40,7 @@ func ghHeaders(secret string, body []byte, delivery string) map[string]string {
 func TestGitHubForward(t *testing.T) {
 	g := startGateway(t, startEtcd(t), gwOpts{})
 	s := newSink(t, nil)
-	setupGitHub(t, g, s.url)
+	setupGitHub(t, g, s.URL)
 	body := []byte(`{"action":"opened","installation":{"id":1001},"issue":{"number":7,"title":"caf\u00e9"}}`)
 	st, resp := do(t, "POST", g.ingress+"/webhook/prod/github", body, ghHeaders(ghSecret, body, "d-1"))
 	if st != 200 {
@@ -53,25 +53,25 @@ func TestGitHubForward(t *testing.T) {
 	if err := json.Unmarshal(resp, &ack); err != nil || ack.ID == "" || ack.Connections != 1 {
 		t.Fatalf("ack %s (%v)", resp, err)
 	}
-	got := s.wait(t, 1, 5*time.Second)[0]
-	f := decodeForward(t, got.body)
+	got := s.Wait(t, 1, 5*time.Second)[0]
+	f := decodeForward(t, got.Body)
 	if f.From != "github" || f.Type != "forward" || f.ProviderConfigKey != "github" || f.ConnectionID == nil || *f.ConnectionID != "conn-1" {
-		t.Fatalf("forward envelope: %s", got.body)
+		t.Fatalf("forward envelope: %s", got.Body)
 	}
 	if !bytes.Equal(f.Payload, body) {
 		t.Fatalf("payload re-encoded:\n got %s\nwant %s", f.Payload, body)
 	}
-	if sig := got.header.Get("X-Nango-Hmac-Sha256"); sig != nangoHMAC(appSecret, got.body) {
+	if sig := got.Header.Get("X-Nango-Hmac-Sha256"); sig != nangoHMAC(appSecret, got.Body) {
 		t.Fatalf("X-Nango-Hmac-Sha256 %q does not verify", sig)
 	}
-	if got.header.Get("Content-Type") != "application/json" || got.header.Get("X-Edgehook-Attempt") != "1" {
-		t.Fatalf("headers: %v", got.header)
+	if got.Header.Get("Content-Type") != "application/json" || got.Header.Get("X-Edgehook-Attempt") != "1" {
+		t.Fatalf("headers: %v", got.Header)
 	}
-	if got.header.Get("X-Github-Event") != "issues" || got.header.Get("Authorization") != "" {
-		t.Fatalf("passthrough headers wrong: %v", got.header)
+	if got.Header.Get("X-Github-Event") != "issues" || got.Header.Get("Authorization") != "" {
+		t.Fatalf("passthrough headers wrong: %v", got.Header)
 	}
-	if got.header.Get("webhook-id") == "" || got.header.Get("traceparent") == "" {
-		t.Fatalf("standard webhook headers missing: %v", got.header)
+	if got.Header.Get("webhook-id") == "" || got.Header.Get("traceparent") == "" {
+		t.Fatalf("standard webhook headers missing: %v", got.Header)
 	}
 }
 
@@ -79,7 +79,7 @@ func TestGitHubForward(t *testing.T) {
 func TestGitHubRejects(t *testing.T) {
 	g := startGateway(t, startEtcd(t), gwOpts{})
 	s := newSink(t, nil)
-	setupGitHub(t, g, s.url)
+	setupGitHub(t, g, s.URL)
 	body := []byte(`{"installation":{"id":1001}}`)
 	good := ghHeaders(ghSecret, body, "d-2")
 	cases := []struct {
@@ -102,7 +102,7 @@ func TestGitHubRejects(t *testing.T) {
 		}
 	}
 	time.Sleep(300 * time.Millisecond)
-	if n := s.count(); n != 0 {
+	if n := s.Count(); n != 0 {
 		t.Fatalf("sink got %d forwards of unauthentic requests", n)
 	}
 }
@@ -110,7 +110,7 @@ func TestGitHubRejects(t *testing.T) {
 func TestIngressStatuses(t *testing.T) {
 	g := startGateway(t, startEtcd(t), gwOpts{maxBody: 4096})
 	s := newSink(t, nil)
-	setupGitHub(t, g, s.url)
+	setupGitHub(t, g, s.URL)
 	g.put(t, "prod/integrations/small", `{"provider":"github","webhook_secret":"x","max_body":64}`)
 	big := bytes.Repeat([]byte("a"), 5000)
 	mid := []byte(`{"installation":{"id":1001},"pad":"` + strings.Repeat("b", 100) + `"}`)
@@ -144,7 +144,7 @@ func TestIngressStatuses(t *testing.T) {
 func TestDuplicateDelivery(t *testing.T) {
 	g := startGateway(t, startEtcd(t), gwOpts{})
 	s := newSink(t, nil)
-	setupGitHub(t, g, s.url)
+	setupGitHub(t, g, s.URL)
 	body := []byte(`{"installation":{"id":1001}}`)
 	h := ghHeaders(ghSecret, body, "same-delivery")
 	_, first := do(t, "POST", g.ingress+"/webhook/prod/github", body, h)
@@ -155,9 +155,9 @@ func TestDuplicateDelivery(t *testing.T) {
 	if st != 200 || b["duplicate"] != true || a["id"] != b["id"] {
 		t.Fatalf("duplicate: %d %s after %s", st, second, first)
 	}
-	s.wait(t, 1, 5*time.Second)
+	s.Wait(t, 1, 5*time.Second)
 	time.Sleep(300 * time.Millisecond)
-	if n := s.count(); n != 1 {
+	if n := s.Count(); n != 1 {
 		t.Fatalf("sink got %d forwards, want 1", n)
 	}
 }
@@ -167,24 +167,24 @@ func TestDuplicateDelivery(t *testing.T) {
 func TestUnmatchedPolicies(t *testing.T) {
 	g := startGateway(t, startEtcd(t), gwOpts{})
 	s := newSink(t, nil)
-	setupGitHub(t, g, s.url)
+	setupGitHub(t, g, s.URL)
 	body := []byte(`{"installation":{"id":999}}`)
 	st, resp := do(t, "POST", g.ingress+"/webhook/prod/github", body, ghHeaders(ghSecret, body, "u-1"))
 	if st != 200 || !strings.Contains(string(resp), `"connections":0`) {
 		t.Fatalf("unmatched: %d %s", st, resp)
 	}
-	f := decodeForward(t, s.wait(t, 1, 5*time.Second)[0].body)
+	f := decodeForward(t, s.Wait(t, 1, 5*time.Second)[0].Body)
 	if f.ConnectionID != nil {
 		t.Fatalf("unmatched forward has connectionId %q, want null", *f.ConnectionID)
 	}
-	g.put(t, "prod", `{"webhook_urls":["`+s.url+`"],"webhook_secret":"`+appSecret+`","unmatched":"drop"}`)
+	g.put(t, "prod", `{"webhook_urls":["`+s.URL+`"],"webhook_secret":"`+appSecret+`","unmatched":"drop"}`)
 	time.Sleep(200 * time.Millisecond)
 	st, resp = do(t, "POST", g.ingress+"/webhook/prod/github", body, ghHeaders(ghSecret, body, "u-2"))
 	if st != 200 || !strings.Contains(string(resp), `"connections":0`) {
 		t.Fatalf("dropped: %d %s", st, resp)
 	}
 	time.Sleep(300 * time.Millisecond)
-	if n := s.count(); n != 1 {
+	if n := s.Count(); n != 1 {
 		t.Fatalf("dropped event was forwarded (%d)", n)
 	}
 }
@@ -192,7 +192,7 @@ func TestUnmatchedPolicies(t *testing.T) {
 func TestSpoolSaturated(t *testing.T) {
 	g := startGateway(t, startEtcd(t), gwOpts{maxPending: 1})
 	s := newSink(t, func(int, http.ResponseWriter) int { return 500 })
-	setupGitHub(t, g, s.url)
+	setupGitHub(t, g, s.URL)
 	var saw503 bool
 	for i := 0; i < 5 && !saw503; i++ {
 		body := []byte(`{"installation":{"id":1001},"n":` + string(rune('0'+i)) + `}`)
@@ -221,7 +221,7 @@ func TestSpoolSaturated(t *testing.T) {
 func TestDedupeWindowZero(t *testing.T) {
 	g := startGateway(t, startEtcd(t), gwOpts{})
 	s := newSink(t, nil)
-	setupGitHub(t, g, s.url)
+	setupGitHub(t, g, s.URL)
 	g.put(t, "prod/integrations/github", `{"provider":"github","webhook_secret":"`+ghSecret+`","dedupe_window":"0s"}`)
 	time.Sleep(200 * time.Millisecond)
 	body := []byte(`{"installation":{"id":1001}}`)
@@ -231,5 +231,5 @@ func TestDedupeWindowZero(t *testing.T) {
 			t.Fatalf("%d %s", st, resp)
 		}
 	}
-	s.wait(t, 2, 5*time.Second)
+	s.Wait(t, 2, 5*time.Second)
 }

@@ -55,7 +55,7 @@ func TestDestinationIsolation(t *testing.T) {
 	var mu sync.Mutex
 	arrived := map[int]time.Time{}
 	good := newSink(t, func(int, http.ResponseWriter) int { return 200 })
-	good.onBody = func(b []byte) {
+	good.OnBody = func(b []byte) {
 		var f struct {
 			Payload struct{ N int } `json:"payload"`
 		}
@@ -65,7 +65,7 @@ func TestDestinationIsolation(t *testing.T) {
 			mu.Unlock()
 		}
 	}
-	setupGitHub(t, g, good.url)
+	setupGitHub(t, g, good.URL)
 	g.put(t, "prod/integrations/github/connections/conn-bad", `{"config":{"installation_id":5005},"webhook_url_override":"`+hangingSink(t)+`"}`)
 
 	const n = 40

@@ -14,7 +14,7 @@ func TestPropagation(t *testing.T) {
 	a := startGateway(t, etcd, gwOpts{})
 	b := startGateway(t, etcd, gwOpts{})
 	s := newSink(t, nil)
-	setupGitHub(t, a, s.url)
+	setupGitHub(t, a, s.URL)
 	body := []byte(`{"installation":{"id":3003}}`)
 	send := func(g *testGateway, secret string) (int, string) {
 		st, resp := do(t, "POST", g.ingress+"/webhook/prod/github", body, ghHeaders(secret, body, ""))

@@ -38,18 +38,18 @@ func TestRetryUntilSuccess(t *testing.T) {
 		}
 		return 200
 	})
-	setupGitHub(t, g, s.url)
+	setupGitHub(t, g, s.URL)
 	sendGitHub(t, g, 1001, "")
-	got := s.wait(t, 3, 5*time.Second)
+	got := s.Wait(t, 3, 5*time.Second)
 	time.Sleep(400 * time.Millisecond) // longer than the whole schedule
-	if n := s.count(); n != 3 {
+	if n := s.Count(); n != 3 {
 		t.Fatalf("sink got %d requests, want 3 (2 failures, 1 success)", n)
 	}
 	for i, r := range got {
-		if a := r.header.Get("X-Edgehook-Attempt"); a != strconv.Itoa(i+1) {
+		if a := r.Header.Get("X-Edgehook-Attempt"); a != strconv.Itoa(i+1) {
 			t.Errorf("request %d has attempt %q", i+1, a)
 		}
-		if r.header.Get("webhook-id") != got[0].header.Get("webhook-id") {
+		if r.Header.Get("webhook-id") != got[0].Header.Get("webhook-id") {
 			t.Errorf("request %d has another webhook-id", i+1)
 		}
 	}
@@ -68,10 +68,10 @@ func TestRetryAfter(t *testing.T) {
 		}
 		return 200
 	})
-	setupGitHub(t, g, s.url)
+	setupGitHub(t, g, s.URL)
 	sendGitHub(t, g, 1001, "")
-	got := s.wait(t, 2, 5*time.Second)
-	if gap := got[1].at.Sub(got[0].at); gap < 1900*time.Millisecond || gap > 3500*time.Millisecond {
+	got := s.Wait(t, 2, 5*time.Second)
+	if gap := got[1].At.Sub(got[0].At); gap < 1900*time.Millisecond || gap > 3500*time.Millisecond {
 		t.Fatalf("second attempt %v after the first, want about 2s", gap)
 	}
 }
@@ -81,11 +81,11 @@ func TestRetryAfter(t *testing.T) {
 func TestGoneStopsRetries(t *testing.T) {
 	g := startGateway(t, startEtcd(t), gwOpts{})
 	s := newSink(t, func(int, http.ResponseWriter) int { return 410 })
-	setupGitHub(t, g, s.url)
+	setupGitHub(t, g, s.URL)
 	sendGitHub(t, g, 1001, "")
-	s.wait(t, 1, 5*time.Second)
+	s.Wait(t, 1, 5*time.Second)
 	time.Sleep(400 * time.Millisecond)
-	if n := s.count(); n != 1 {
+	if n := s.Count(); n != 1 {
 		t.Fatalf("sink got %d requests after a 410, want 1", n)
 	}
 	dead := g.deliveries(t, "dead")
@@ -104,9 +104,9 @@ func TestDeadLetterAndAdminRetry(t *testing.T) {
 		}
 		return 200
 	})
-	setupGitHub(t, g, s.url)
+	setupGitHub(t, g, s.URL)
 	sendGitHub(t, g, 1001, "")
-	s.wait(t, 3, 5*time.Second) // the first attempt and the two scheduled retries
+	s.Wait(t, 3, 5*time.Second) // the first attempt and the two scheduled retries
 	var dead []map[string]any
 	within(t, 2*time.Second, "dead letter listed", func() bool {
 		dead = g.deliveries(t, "dead")
@@ -116,8 +116,8 @@ func TestDeadLetterAndAdminRetry(t *testing.T) {
 		t.Fatalf("dead letter: %v", dead[0])
 	}
 	time.Sleep(200 * time.Millisecond)
-	if s.count() != 3 {
-		t.Fatalf("a dead letter was attempted again (%d requests)", s.count())
+	if s.Count() != 3 {
+		t.Fatalf("a dead letter was attempted again (%d requests)", s.Count())
 	}
 	id := dead[0]["id"].(string)
 	if st, b := do(t, "POST", g.admin+"/v1/environments/other/deliveries/"+id+"/retry", nil, nil); st != 404 {
@@ -126,9 +126,9 @@ func TestDeadLetterAndAdminRetry(t *testing.T) {
 	if st, b := do(t, "POST", g.admin+"/v1/environments/prod/deliveries/"+id+"/retry", nil, nil); st != 200 {
 		t.Fatalf("retry: %d %s", st, b)
 	}
-	got := s.wait(t, 4, 5*time.Second)
-	if got[3].header.Get("webhook-id") != id || got[3].header.Get("X-Edgehook-Attempt") != "4" {
-		t.Fatalf("retried delivery: id %q attempt %q", got[3].header.Get("webhook-id"), got[3].header.Get("X-Edgehook-Attempt"))
+	got := s.Wait(t, 4, 5*time.Second)
+	if got[3].Header.Get("webhook-id") != id || got[3].Header.Get("X-Edgehook-Attempt") != "4" {
+		t.Fatalf("retried delivery: id %q attempt %q", got[3].Header.Get("webhook-id"), got[3].Header.Get("X-Edgehook-Attempt"))
 	}
 	within(t, 2*time.Second, "dead letter gone", func() bool { return len(g.deliveries(t, "dead")) == 0 })
 	if st, _ := do(t, "POST", g.admin+"/v1/environments/prod/deliveries/"+id+"/retry", nil, nil); st != 404 {

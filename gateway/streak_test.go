@@ -12,7 +12,7 @@ import (
 func TestStreakRouting(t *testing.T) {
 	g := startGateway(t, startEtcd(t), gwOpts{})
 	s := newSink(t, nil)
-	g.put(t, "prod", `{"webhook_urls":["`+s.url+`"],"webhook_secret":"`+appSecret+`","unmatched":"drop"}`)
+	g.put(t, "prod", `{"webhook_urls":["`+s.URL+`"],"webhook_secret":"`+appSecret+`","unmatched":"drop"}`)
 	g.put(t, "prod/integrations/streak", `{"provider":"streak"}`)
 	g.put(t, "prod/integrations/streak/connections/box-team", `{"config":{"streakWebhookToken":"tok-123"}}`)
 	body := []byte(`[{"event":"BOX_CREATE","key":"agx1"},{"event":"BOX_CHANGE_STAGE","key":"agx2"}]`)
@@ -20,7 +20,7 @@ func TestStreakRouting(t *testing.T) {
 	if st != 200 || !strings.Contains(string(resp), `"connections":1`) {
 		t.Fatalf("matched: %d %s", st, resp)
 	}
-	f := decodeForward(t, s.wait(t, 1, 5*time.Second)[0].body)
+	f := decodeForward(t, s.Wait(t, 1, 5*time.Second)[0].Body)
 	if f.From != "streak" || f.ConnectionID == nil || *f.ConnectionID != "box-team" || !bytes.Equal(f.Payload, body) {
 		t.Fatalf("forward: %+v", f)
 	}
@@ -31,14 +31,14 @@ func TestStreakRouting(t *testing.T) {
 		t.Fatalf("missing token: %d, want 401", st)
 	}
 	time.Sleep(300 * time.Millisecond)
-	if n := s.count(); n != 1 {
+	if n := s.Count(); n != 1 {
 		t.Fatalf("drop policy: sink got %d forwards, want 1", n)
 	}
 	// forward policy: the unknown token's event goes out with a null connection.
-	g.put(t, "prod", `{"webhook_urls":["`+s.url+`"],"webhook_secret":"`+appSecret+`"}`)
+	g.put(t, "prod", `{"webhook_urls":["`+s.URL+`"],"webhook_secret":"`+appSecret+`"}`)
 	time.Sleep(100 * time.Millisecond)
 	do(t, "POST", g.ingress+"/webhook/prod/streak", body, map[string]string{"X-Streak-Webhook-Token": "unknown-2"})
-	if f := decodeForward(t, s.wait(t, 2, 5*time.Second)[1].body); f.ConnectionID != nil {
+	if f := decodeForward(t, s.Wait(t, 2, 5*time.Second)[1].Body); f.ConnectionID != nil {
 		t.Fatalf("unmatched forward has a connection id")
 	}
 }
