@@ -137,6 +137,9 @@ func dedupeOf(ev *Event, id string, now time.Time) *Dedupe {
 // with the same delivery id (a derived id: same connection and URL) are
 // sent once.
 func records(ev *Event, eventID string, now time.Time) ([]*Record, error) {
+	if len(ev.Forwards) == 0 {
+		return nil, nil
+	}
 	header := append([]byte(nil), ev.Header...)
 	tp := ev.TraceParent
 	if tp == "" {

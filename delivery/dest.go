@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"strings"
 	"sync"
@@ -74,11 +75,7 @@ func (d *dest) noteDisk(t time.Time) {
 
 // heldIDs returns a snapshot of the held ids.
 func (d *dest) heldIDs() map[string]bool {
-	m := make(map[string]bool, len(d.held))
-	for id := range d.held {
-		m[id] = true
-	}
-	return m
+	return maps.Clone(d.held)
 }
 
 // destKey returns the destination of a forward URL: scheme://host:port,

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"time"
-
-	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // DefaultSchedule is the retry schedule after the first attempt (SPEC §6).
@@ -59,8 +57,6 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// DedupeGCInterval is how often expired dedupe records are removed; 1m.
 	DedupeGCInterval time.Duration
-
-	fs vfs.FS // tests: the store's file system; vfs.Default
 }
 
 // withDefaults returns o with the zero values replaced by defaults.

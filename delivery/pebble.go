@@ -12,7 +12,6 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/sstable"
-	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // pebbleSpool is the Spool on an embedded Pebble store; keys.go has its
@@ -30,16 +29,12 @@ type pebbleSpool struct {
 	locks map[string]chan struct{} // dedupe keys being checked and written
 }
 
-// OpenPebble opens (creating if needed) the Pebble spool in dir. fs is the
-// file system, nil for the operating system's.
-func OpenPebble(dir string, fs vfs.FS, log *slog.Logger) (Spool, error) {
-	if fs == nil {
-		fs = vfs.Default
-	}
+// OpenPebble opens (creating if needed) the Pebble spool in dir.
+func OpenPebble(dir string, log *slog.Logger) (Spool, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	db, err := pebble.Open(dir, pebbleOptions(fs, log))
+	db, err := pebble.Open(dir, pebbleOptions(log))
 	if err != nil {
 		return nil, fmt.Errorf("delivery: opening spool %s: %w", dir, err)
 	}
@@ -87,8 +82,8 @@ const memTableSize = 16 << 20
 // which mostly misses, costs a filter probe per file rather than a block
 // read; and no block compression: the spool's data is short-lived, and CPU
 // is what the gateway runs out of first, not disk.
-func pebbleOptions(fs vfs.FS, log *slog.Logger) *pebble.Options {
-	o := &pebble.Options{FS: fs, Logger: pebbleLogger{log}, MemTableSize: memTableSize}
+func pebbleOptions(log *slog.Logger) *pebble.Options {
+	o := &pebble.Options{Logger: pebbleLogger{log}, MemTableSize: memTableSize}
 	for i := range o.Levels {
 		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 		o.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }

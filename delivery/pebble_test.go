@@ -9,7 +9,7 @@ import (
 
 func openTestSpool(t *testing.T, dir string) Spool {
 	t.Helper()
-	sp, err := OpenPebble(dir, nil, testLog)
+	sp, err := OpenPebble(dir, testLog)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func New(opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	spool, err := OpenPebble(o.Dir, o.fs, o.Logger)
+	spool, err := OpenPebble(o.Dir, o.Logger)
 	if err != nil {
 		return nil, err
 	}

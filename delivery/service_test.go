@@ -319,7 +319,7 @@ func TestUnstoredResultIsRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pebbleSpool, err := OpenPebble(o.Dir, nil, testLog)
+	pebbleSpool, err := OpenPebble(o.Dir, testLog)
 	if err != nil {
 		t.Fatal(err)
 	}
