@@ -55,6 +55,13 @@ func TestAdminToken(t *testing.T) {
 	if st, b := do(t, "PUT", url, body, map[string]string{"Authorization": "Bearer t0ken"}); st != 200 {
 		t.Fatalf("PUT with the token: %d %s", st, b)
 	}
+	// Profiles reveal internals: they need the token too.
+	if st, _ := do(t, "GET", g.admin+"/debug/pprof/heap", nil, nil); st != 401 {
+		t.Errorf("/debug/pprof/heap without a token: %d, want 401", st)
+	}
+	if st, _ := do(t, "GET", g.admin+"/debug/pprof/heap", nil, map[string]string{"Authorization": "Bearer t0ken"}); st != 200 {
+		t.Errorf("/debug/pprof/heap with the token: %d, want 200", st)
+	}
 	for _, p := range []string{"/healthz", "/readyz"} {
 		if st, _ := do(t, "GET", g.admin+p, nil, nil); st != 200 {
 			t.Errorf("%s without a token: %d", p, st)
