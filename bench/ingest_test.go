@@ -21,7 +21,7 @@ import (
 	"github.com/edgehook/edgehook/delivery"
 	"github.com/edgehook/edgehook/gateway"
 	"github.com/edgehook/edgehook/plugins"
-	"github.com/edgehook/edgehook/plugins/provider"
+	"github.com/edgehook/edgehook/provider"
 )
 
 const (

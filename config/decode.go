@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/edgehook/edgehook/plugins/provider"
+	"github.com/edgehook/edgehook/provider"
 )
 
 // DefaultDedupeWindow is the duplicate-detection window of an integration

@@ -14,7 +14,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/edgehook/edgehook/plugins/provider"
+	"github.com/edgehook/edgehook/provider"
 )
 
 // Environment is the stored JSON of {prefix}/envs/{env}.

@@ -17,7 +17,7 @@ import (
 
 	"github.com/edgehook/edgehook/config"
 	"github.com/edgehook/edgehook/plugins"
-	"github.com/edgehook/edgehook/plugins/provider"
+	"github.com/edgehook/edgehook/provider"
 )
 
 // The verify → route → match path of a signed GitHub delivery that matches

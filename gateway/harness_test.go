@@ -22,7 +22,7 @@ import (
 	"github.com/edgehook/edgehook/gateway"
 	"github.com/edgehook/edgehook/internal/testsink"
 	"github.com/edgehook/edgehook/plugins"
-	"github.com/edgehook/edgehook/plugins/provider"
+	"github.com/edgehook/edgehook/provider"
 )
 
 // startEtcd starts an embedded etcd for the test and returns its endpoints.

@@ -12,7 +12,7 @@ import (
 	"github.com/edgehook/edgehook/config"
 	"github.com/edgehook/edgehook/delivery"
 	"github.com/edgehook/edgehook/internal/jsonx"
-	"github.com/edgehook/edgehook/plugins/provider"
+	"github.com/edgehook/edgehook/provider"
 )
 
 var webhookPrefix = []byte("/webhook/")
@@ -122,7 +122,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx, j *job, envName, integName []b
 // way to true.
 func (s *Server) verifyRoute(ctx *fasthttp.RequestCtx, j *job, envName, integName []byte, env *config.Env, ig *config.Integ) bool {
 	j.req = provider.Request{Req: &ctx.Request, Now: time.Now()}
-	if _, ok := ig.Instance.(provider.URLSigner); ok {
+	if u, ok := ig.Instance.(provider.URLSigner); ok && u.SignsURL() {
 		j.url = s.appendPublicURL(j.url[:0], ctx)
 		j.req.URL = j.url
 	}

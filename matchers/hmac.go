@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/edgehook/edgehook/plugins/provider"
+	"github.com/edgehook/edgehook/provider"
 )
 
 // Algorithm names the hash of an HMAC.

@@ -6,7 +6,7 @@ import (
 	"crypto/subtle"
 	"errors"
 
-	"github.com/edgehook/edgehook/plugins/provider"
+	"github.com/edgehook/edgehook/provider"
 )
 
 // TokenConfig describes a shared-token scheme: the token travels in a

@@ -6,14 +6,14 @@ package plugins
 
 import (
 	"github.com/edgehook/edgehook/plugins/github"
-	"github.com/edgehook/edgehook/plugins/provider"
 	"github.com/edgehook/edgehook/plugins/streak"
+	"github.com/edgehook/edgehook/provider"
 )
 
 // All returns the built-in providers, in id order.
 func All() []provider.Provider {
 	return []provider.Provider{
-		github.Provider{},
+		github.Provider,
 		streak.Provider{},
 	}
 }

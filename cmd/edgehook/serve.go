@@ -20,7 +20,7 @@ import (
 	"github.com/edgehook/edgehook/delivery"
 	"github.com/edgehook/edgehook/gateway"
 	"github.com/edgehook/edgehook/plugins"
-	"github.com/edgehook/edgehook/plugins/provider"
+	"github.com/edgehook/edgehook/provider"
 )
 
 // serveFlags are the flags of `edgehook serve` (SPEC §2).

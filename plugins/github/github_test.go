@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/edgehook/edgehook/plugins/plugintest"
-	"github.com/edgehook/edgehook/plugins/provider"
+	"github.com/edgehook/edgehook/provider"
 	"github.com/valyala/fasthttp"
 )
 
@@ -61,7 +61,7 @@ func testdata(t testing.TB, name string) []byte {
 
 func suiteCase(t testing.TB, body string) plugintest.Case {
 	return plugintest.Case{
-		Provider: Provider{},
+		Provider: Provider,
 		Config:   provider.Config{Secret: secret, PreviousSecret: previous},
 		Sign:     sign,
 		Body:     testdata(t, body),
@@ -79,7 +79,7 @@ func TestConformance(t *testing.T) {
 
 // TestPublishedVector checks GitHub's documented example.
 func TestPublishedVector(t *testing.T) {
-	inst, err := Provider{}.Provision(provider.Config{Secret: "It's a Secret to Everybody"})
+	inst, err := Provider.Provision(provider.Config{Secret: "It's a Secret to Everybody"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestPublishedVector(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
-	inst, err := Provider{}.Provision(provider.Config{Secret: secret, PreviousSecret: previous})
+	inst, err := Provider.Provision(provider.Config{Secret: secret, PreviousSecret: previous})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestVerify(t *testing.T) {
 }
 
 func TestRoute(t *testing.T) {
-	inst, err := Provider{}.Provision(provider.Config{Secret: secret})
+	inst, err := Provider.Provision(provider.Config{Secret: secret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestRoute(t *testing.T) {
 }
 
 func TestRouteWithoutEventHeaders(t *testing.T) {
-	inst, _ := Provider{}.Provision(provider.Config{Secret: secret})
+	inst, _ := Provider.Provision(provider.Config{Secret: secret})
 	req := sign(time.Time{}, secret, []byte(`{}`))
 	req.Header.Del("X-GitHub-Event")
 	req.Header.Del("X-GitHub-Delivery")
@@ -222,7 +222,7 @@ func TestProvision(t *testing.T) {
 		{"options not an object", provider.Config{Secret: "s", Options: json.RawMessage(`[]`)}, false},
 	}
 	for _, tt := range tests {
-		_, err := Provider{}.Provision(tt.cfg)
+		_, err := Provider.Provision(tt.cfg)
 		if (err == nil) != tt.ok {
 			t.Errorf("%s: Provision err = %v; want ok %v", tt.name, err, tt.ok)
 		}
@@ -249,7 +249,7 @@ func FuzzRoute(f *testing.F) {
 }
 
 func BenchmarkVerifyRoute(b *testing.B) {
-	inst, _ := Provider{}.Provision(provider.Config{Secret: secret})
+	inst, _ := Provider.Provision(provider.Config{Secret: secret})
 	body := testdata(b, "push.json")
 	r := &provider.Request{Req: sign(time.Time{}, secret, body), Now: time.Now()}
 	var rt provider.Routing

@@ -3,7 +3,7 @@ package plugintest
 import (
 	"testing"
 
-	"github.com/edgehook/edgehook/plugins/provider"
+	"github.com/edgehook/edgehook/provider"
 )
 
 // FuzzVerify fuzzes Verify with arbitrary bodies and signature header

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgehook/edgehook/plugins/provider"
+	"github.com/edgehook/edgehook/provider"
 	"github.com/valyala/fasthttp"
 )
 

@@ -13,7 +13,7 @@ import (
 	"fmt"
 
 	"github.com/edgehook/edgehook/matchers"
-	"github.com/edgehook/edgehook/plugins/provider"
+	"github.com/edgehook/edgehook/provider"
 )
 
 // Field is the connection config field the token is matched with.

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/edgehook/edgehook/plugins/plugintest"
-	"github.com/edgehook/edgehook/plugins/provider"
+	"github.com/edgehook/edgehook/provider"
 	"github.com/valyala/fasthttp"
 )
 

@@ -137,10 +137,11 @@ type Acker interface {
 	Ack(r *Request, w *Reply)
 }
 
-// URLSigner is implemented by instances whose signature covers the URL the
-// provider called (HubSpot v3). The gateway fills Request.URL for them only.
+// URLSigner is implemented by instances whose signature may cover the URL
+// the provider called (HubSpot v3, Square). The gateway fills Request.URL
+// only for those whose SignsURL reports true.
 type URLSigner interface {
-	SignsURL()
+	SignsURL() bool
 }
 
 // Describer is implemented by providers that name connection config fields
