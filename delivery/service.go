@@ -9,6 +9,8 @@ import (
 
 	"github.com/panjf2000/ants/v2"
 	"github.com/valyala/fasthttp"
+
+	"github.com/edgehook/edgehook/delivery/sender"
 )
 
 // errClosed is returned by Accept after Close.
@@ -97,7 +99,7 @@ func newService(o Options, spool Spool) (*Service, error) {
 func newClient(o *Options) *fasthttp.Client {
 	return &fasthttp.Client{
 		Name:                   "edgehook",
-		Dial:                   newDial(o.AllowPrivate, o.AttemptTimeout),
+		Dial:                   sender.Dial(o.AllowPrivate, o.AttemptTimeout),
 		MaxConnsPerHost:        o.PerDestConcurrency,
 		MaxConnWaitTimeout:     o.AttemptTimeout,
 		MaxIdleConnDuration:    30 * time.Second,

@@ -1,4 +1,8 @@
-package delivery
+// Package sender makes edgehook's outgoing HTTP requests: the HTTP client
+// every delivery attempt and lifecycle hook uses, the outgoing-address
+// guard that refuses private destinations on the resolved address, and the
+// signatures of the forward format (SPEC §6).
+package sender
 
 import (
 	"errors"
@@ -13,9 +17,9 @@ import (
 
 // ErrRefusedAddress is the error of an attempt whose destination resolved
 // only to refused addresses (private, loopback, link-local, …) while
-// Options.AllowPrivate is false. The attempt fails and is retried per the
+// private destinations are not allowed. The attempt fails and is retried per the
 // schedule, like any connection error.
-var ErrRefusedAddress = errors.New("delivery: destination address refused")
+var ErrRefusedAddress = errors.New("sender: destination address refused")
 
 // refusedPrefixes are the special-purpose ranges refused besides those
 // netip classifies (private, loopback, link-local, multicast,
@@ -28,8 +32,9 @@ var refusedPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("240.0.0.0/4"),   // reserved, broadcast
 }
 
-// refused reports whether a connection to ip is refused.
-func refused(ip netip.Addr) bool {
+// Refused reports whether a connection to ip is refused unless private
+// destinations are allowed.
+func Refused(ip netip.Addr) bool {
 	ip = ip.Unmap()
 	if ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() ||
 		ip.IsLinkLocalMulticast() || ip.IsInterfaceLocalMulticast() ||
@@ -52,15 +57,15 @@ func checkAddress(_, address string, _ syscall.RawConn) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrRefusedAddress, address, err)
 	}
-	if refused(ap.Addr()) {
+	if Refused(ap.Addr()) {
 		return fmt.Errorf("%w: %s is not public", ErrRefusedAddress, ap.Addr())
 	}
 	return nil
 }
 
-// newDial returns the fasthttp dial function: TCP with a timeout, with
-// the address check unless allowPrivate.
-func newDial(allowPrivate bool, timeout time.Duration) fasthttp.DialFunc {
+// Dial returns the fasthttp dial function of every outgoing request: TCP
+// with a timeout, with the address check unless allowPrivate.
+func Dial(allowPrivate bool, timeout time.Duration) fasthttp.DialFunc {
 	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
 	if !allowPrivate {
 		d.Control = checkAddress
