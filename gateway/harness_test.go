@@ -44,10 +44,13 @@ type testGateway struct {
 }
 
 type gwOpts struct {
-	schedule   []time.Duration
-	maxPending int
-	maxBody    int64
-	adminToken string
+	schedule        []time.Duration
+	maxPending      int
+	maxBody         int64
+	adminToken      string
+	workers         int           // delivery pool; 64
+	attemptTimeout  time.Duration // 2s
+	circuitCooldown time.Duration // the default
 }
 
 func startGateway(t *testing.T, endpoints []string, o gwOpts) *testGateway {
@@ -76,14 +79,21 @@ func startGateway(t *testing.T, endpoints []string, o gwOpts) *testGateway {
 	if o.maxBody == 0 {
 		o.maxBody = 1 << 20
 	}
+	if o.workers == 0 {
+		o.workers = 64
+	}
+	if o.attemptTimeout == 0 {
+		o.attemptTimeout = 2 * time.Second
+	}
 	svc, err := delivery.New(delivery.Options{
-		Dir:            filepath.Join(t.TempDir(), "spool"),
-		Workers:        64,
-		Schedule:       o.schedule,
-		AttemptTimeout: 2 * time.Second,
-		AllowPrivate:   true,
-		MaxPending:     o.maxPending,
-		Logger:         log,
+		Dir:             filepath.Join(t.TempDir(), "spool"),
+		Workers:         o.workers,
+		Schedule:        o.schedule,
+		AttemptTimeout:  o.attemptTimeout,
+		CircuitCooldown: o.circuitCooldown,
+		AllowPrivate:    true,
+		MaxPending:      o.maxPending,
+		Logger:          log,
 		Secret: func(env string) (string, error) {
 			e, err := cache.Environment(ctx, []byte(env))
 			if err != nil {

@@ -32,10 +32,17 @@ type Sink struct {
 	notify chan struct{}
 }
 
+// Option configures the server of a Sink.
+type Option func(*http.Server)
+
+// IdleTimeout makes the sink close keep-alive connections idle for d, as
+// app servers do (Node's default is 5 s).
+func IdleTimeout(d time.Duration) Option { return func(s *http.Server) { s.IdleTimeout = d } }
+
 // New starts a Sink for the test. reply(n, w) gives the status of the n-th
 // request (from 1), or 0 when it wrote the response itself; nil answers
 // 200.
-func New(tb testing.TB, reply func(n int, w http.ResponseWriter) int) *Sink {
+func New(tb testing.TB, reply func(n int, w http.ResponseWriter) int, opts ...Option) *Sink {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -43,6 +50,9 @@ func New(tb testing.TB, reply func(n int, w http.ResponseWriter) int) *Sink {
 	}
 	s := &Sink{URL: "http://" + ln.Addr().String() + "/hook", reply: reply, notify: make(chan struct{}, 1)}
 	srv := &http.Server{Handler: s}
+	for _, o := range opts {
+		o(srv)
+	}
 	go srv.Serve(ln)
 	tb.Cleanup(func() { srv.Close() })
 	return s
