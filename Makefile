@@ -14,7 +14,7 @@ run: build
 
 # Every test, then the concurrent packages again under the race detector
 # (it needs cgo, so it is skipped where no C compiler is found).
-RACE_PKGS := ./delivery/ ./config/ ./gateway/ ./matchers/ ./plugins/...
+RACE_PKGS := ./delivery/... ./config/ ./gateway/ ./matchers/ ./plugins/...
 test: lint
 	$(GO) test -count=1 -timeout 12m $(PKGS)
 	@if [ "$$($(GO) env CGO_ENABLED)" = 1 ]; then \
@@ -43,7 +43,7 @@ FUZZTIME ?= 15s
 FUZZ := ./matchers/:FuzzHeader ./matchers/:FuzzPathText \
 	./plugins/github/:FuzzVerify ./plugins/github/:FuzzRoute \
 	./plugins/streak/:FuzzVerify ./plugins/streak/:FuzzRoute \
-	./delivery/:FuzzDecodeRecord ./internal/jsonx/:FuzzAppendString
+	./delivery/spool/:FuzzDecodeDelivery ./internal/jsonx/:FuzzAppendString
 fuzz:
 	@for t in $(FUZZ); do \
 		echo "fuzz $$t"; \

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/edgehook/edgehook/delivery/spool"
 )
 
 // ErrBadStatus is returned by List for a status other than "dead" or
@@ -14,10 +16,14 @@ var ErrBadStatus = errors.New(`delivery: status must be "dead" or "pending"`)
 type Info struct {
 	ID           string     `json:"id"`
 	EventID      string     `json:"event_id"`
+	Kind         string     `json:"kind"` // forward, runner or sync
 	Integration  string     `json:"integration"`
 	ConnectionID *string    `json:"connection_id"` // null for an unmatched event
+	SyncName     string     `json:"sync_name,omitempty"`
 	URL          string     `json:"url"`
+	Destination  string     `json:"destination"`
 	Status       string     `json:"status"` // pending, dead or gone
+	Reason       string     `json:"reason,omitempty"`
 	Attempts     int        `json:"attempts"`
 	LastStatus   int        `json:"last_status,omitempty"`
 	LastError    string     `json:"last_error,omitempty"`
@@ -26,21 +32,38 @@ type Info struct {
 	NextAttempt  *time.Time `json:"next_attempt,omitempty"`
 }
 
-func infoOf(r *Record) Info {
+// AttemptInfo is one attempt of a delivery's history.
+type AttemptInfo struct {
+	Number   int       `json:"number"`
+	At       time.Time `json:"at"`
+	Duration float64   `json:"duration_seconds"`
+	Status   int       `json:"status,omitempty"`
+	Error    string    `json:"error,omitempty"`
+}
+
+// Detail is one delivery with its attempt history (the last
+// spool.MaxHistory attempts).
+type Detail struct {
+	Info
+	History []AttemptInfo `json:"attempts_history"`
+}
+
+func infoOf(d *spool.Delivery) Info {
 	in := Info{
-		ID: r.ID, EventID: r.EventID, Integration: r.Integration, URL: r.URL,
-		Status: r.Status.String(), Attempts: r.Attempts, LastStatus: r.LastStatus,
-		LastError: r.LastError, Created: r.Created.UTC(),
+		ID: d.ID, EventID: d.EventID, Kind: d.Kind.String(), Integration: d.Integration, SyncName: d.SyncName,
+		URL: d.URL, Destination: d.Dest, Status: d.Status.String(), Reason: d.Reason, Attempts: d.Attempts,
+		Created: d.Created.UTC(),
 	}
-	if r.ConnectionID != "" {
-		in.ConnectionID = &r.ConnectionID
+	if d.ConnectionID != "" {
+		in.ConnectionID = &d.ConnectionID
 	}
-	if !r.LastAttempt.IsZero() {
-		t := r.LastAttempt.UTC()
+	if a, ok := d.Last(); ok {
+		in.LastStatus, in.LastError = a.Status, a.Error
+		t := a.At.UTC()
 		in.LastAttempt = &t
 	}
-	if r.Status == StatusPending {
-		t := r.Due.UTC()
+	if d.Status == spool.StatusPending {
+		t := d.Due.UTC()
 		in.NextAttempt = &t
 	}
 	return in
@@ -50,20 +73,40 @@ func infoOf(r *Record) Info {
 // "dead" the dead letters (dead and gone), with "pending" those waiting for
 // an attempt.
 func (s *Service) List(env, status string, limit int) ([]Info, error) {
-	if status != "dead" && status != "pending" {
+	st := spool.StatusPending
+	switch status {
+	case "pending":
+	case "dead":
+		st = spool.StatusDead
+	default:
 		return nil, ErrBadStatus
 	}
-	var recs []*Record
-	err := s.withStore(func() (err error) {
-		recs, err = s.spool.List(env, status == "dead", limit)
-		return err
-	})
+	ds, err := s.spool.List(env, st, "", limit)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Info, len(recs))
-	for i, r := range recs {
-		out[i] = infoOf(r)
+	out := make([]Info, len(ds))
+	for i, d := range ds {
+		out[i] = infoOf(d)
+	}
+	return out, nil
+}
+
+// Get returns delivery id of environment env, pending or dead, with its
+// attempt history; ErrNotFound when there is none (a delivered one is
+// gone from the spool).
+func (s *Service) Get(env, id string) (*Detail, error) {
+	d, err := s.spool.Get(env, id)
+	if errors.Is(err, spool.ErrNotFound) {
+		return nil, fmt.Errorf("no delivery %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := &Detail{Info: infoOf(d), History: make([]AttemptInfo, len(d.History))}
+	first := d.Attempts - len(d.History) + 1
+	for i, a := range d.History {
+		out.History[i] = AttemptInfo{Number: first + i, At: a.At.UTC(), Duration: a.Duration.Seconds(), Status: a.Status, Error: a.Error}
 	}
 	return out, nil
 }
@@ -72,26 +115,14 @@ func (s *Service) List(env, status string, limit int) ([]Info, error) {
 // with a fresh retry schedule. An id that is no dead letter of env
 // (unknown, pending, delivered, or of another environment) is ErrNotFound.
 func (s *Service) Retry(env, id string) error {
-	s.adminMu.Lock()
-	defer s.adminMu.Unlock()
-	var r *Record
-	err := s.withStore(func() (err error) {
-		r, err = s.spool.Dead(env, id)
-		return err
-	})
-	if errors.Is(err, ErrNotFound) {
+	d, err := s.spool.Redrive(env, id, s.opts.Now())
+	if errors.Is(err, spool.ErrNotFound) {
 		return fmt.Errorf("no dead letter %q: %w", id, ErrNotFound)
 	}
 	if err != nil {
 		return err
 	}
-	now := s.opts.Now()
-	next := *r
-	next.Status, next.Base, next.Due = StatusPending, r.Attempts, now
-	if err := s.withStore(func() error { return s.spool.Update(r, &next) }); err != nil {
-		return err
-	}
 	s.log.Info("delivery: dead letter retried", "delivery", id, "env", env)
-	s.wakeDest(r.Dest, now)
+	s.sched.Notify(d.Dest, d.Due)
 	return nil
 }

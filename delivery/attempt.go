@@ -2,205 +2,132 @@ package delivery
 
 import (
 	"errors"
+	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/valyala/fasthttp"
+	"github.com/edgehook/edgehook/delivery/scheduler"
+	"github.com/edgehook/edgehook/delivery/sender"
+	"github.com/edgehook/edgehook/delivery/spool"
 )
 
-// maxErrorText bounds the last error kept with a delivery.
-const maxErrorText = 256
-
-// outcome is what one attempt produced.
-type outcome struct {
-	status     int           // HTTP status, 0 when no reply
-	retryAfter time.Duration // from a Retry-After reply header, 0 if none
-	err        error         // transport error, nil when a reply came
-}
-
-// delivered reports a 2xx reply.
-func (o outcome) delivered() bool { return o.err == nil && o.status >= 200 && o.status < 300 }
-
-// healthy reports whether the reply shows a working destination, for its
-// circuit: anything but a transport error, a timeout, 408, 429 and 5xx.
-func (o outcome) healthy() bool {
-	return o.err == nil && o.status != 408 && o.status != 429 && o.status < 500
-}
-
-// run makes the attempt for r, then for the destination's next ready
-// deliveries while the circuit allows, keeping its slot in the pool.
-func (s *Service) run(d *dest, r *Record) {
-	defer s.attempts.Done()
-	for r != nil {
-		o, due, failed := s.attempt(r)
-		r = s.finish(d, r, o, due, failed)
-	}
-}
-
-// attempt sends r once and stores the result: removed when delivered, gone
-// on 410, else rescheduled per the schedule or dead-lettered. It returns
-// what happened and, when r was rescheduled, its new due time; failed
-// means the result could not be stored, so r is still queued as it was.
-func (s *Service) attempt(r *Record) (o outcome, due time.Time, failed bool) {
+// attempt is the scheduler's Attempt: it leases one due delivery of dest,
+// sends it, and records the result in the spool: removed when delivered,
+// gone on 410, else rescheduled per the schedule or dead-lettered. A
+// failure of ours (the secret or the body unavailable) makes no attempt:
+// the delivery waits Options.LocalRetry and the destination is not
+// blamed.
+func (s *Service) attempt(dest string) scheduler.Report {
 	now := s.opts.Now()
-	n := r.Attempts + 1
-	body := r.Body
-	var err error
-	if body == nil {
-		err = s.withStore(func() (err error) {
-			body, err = s.spool.Body(r)
-			return err
-		})
+	ds, _, err := s.spool.Lease(dest, now, 1, s.ttl)
+	if err != nil {
+		return scheduler.Report{Local: true, Error: err.Error()}
 	}
-	if err == nil {
-		o = s.send(r, body, n, now)
-	} else {
-		o.err = err
+	if len(ds) == 0 {
+		return scheduler.Report{Empty: true}
 	}
-	next := *r
-	next.Attempts, next.LastAttempt, next.LastStatus = n, now, o.status
-	next.LastError = ""
-	if o.err != nil {
-		next.LastError = truncate(o.err.Error(), maxErrorText)
+	d := ds[0]
+	req, err := s.request(d)
+	if err != nil {
+		s.release(d, err)
+		return scheduler.Report{Local: true, Error: err.Error()}
 	}
-	switch {
-	case o.delivered():
-		err = s.withStore(func() error { return s.spool.Complete(r) })
-	case o.err == nil && o.status == fasthttp.StatusGone:
-		next.Status = StatusGone
-		err = s.withStore(func() error { return s.spool.Update(r, &next) })
+	start := s.opts.Now()
+	o := s.client.Send(req, start)
+	if errors.Is(o.Err, sender.ErrNotSent) {
+		s.release(d, o.Err)
+		return scheduler.Report{Local: true, Error: o.Err.Error()}
+	}
+	a := spool.Attempt{At: start, Duration: s.opts.Now().Sub(start), Status: o.Status}
+	if o.Err != nil {
+		a.Error = o.Err.Error()
+	}
+	s.record(d, a, o)
+	return scheduler.Report{Healthy: o.Healthy(), Latency: a.Duration, Error: describe(a)}
+}
+
+// request builds the attempt of d.
+func (s *Service) request(d *spool.Delivery) (*sender.Request, error) {
+	secret, err := s.opts.Secret(d.Env)
+	if err != nil {
+		return nil, err
+	}
+	body, err := s.spool.Body(d)
+	if err != nil {
+		return nil, err
+	}
+	r := &sender.Request{URL: d.URL, Dest: d.Dest, ID: d.ID, Attempt: d.Attempts + 1, TraceParent: d.TraceParent,
+		Header: body.Header, Secret: secret, Payload: body}
+	switch d.Kind {
+	case spool.KindRunner:
+		r.Prefix, r.Suffix = sender.RunnerEnvelope(d.Integration, d.ConnectionID, d.SyncName, d.Model, body.Len() == 0)
+	case spool.KindSync: // the notification as posted
 	default:
-		if delay, ok := s.nextDelay(n, r.Base, o.retryAfter); ok {
-			next.Due = now.Add(delay)
-		} else {
-			next.Status = StatusDead
-		}
-		err = s.withStore(func() error { return s.spool.Update(r, &next) })
+		r.Prefix, r.Suffix = sender.ForwardEnvelope(d.Provider, d.Integration, d.ConnectionID, body.Len() == 0)
 	}
-	s.logAttempt(r, &next, o, err)
+	return r, nil
+}
+
+// release puts d back after a failure of ours.
+func (s *Service) release(d *spool.Delivery, cause error) {
+	s.log.Warn("delivery: attempt not made, retrying later", "delivery", d.ID, "env", d.Env,
+		"integration", d.Integration, "destination", d.Dest, "err", cause)
+	if err := s.spool.Release(d, s.opts.Now().Add(s.opts.LocalRetry)); err != nil {
+		s.log.Error("delivery: releasing a delivery", "delivery", d.ID, "err", err)
+	}
+}
+
+// record stores the result of attempt a of d.
+func (s *Service) record(d *spool.Delivery, a spool.Attempt, o sender.Outcome) {
+	var err error
+	state := "delivered"
 	switch {
-	case err != nil:
-		return o, now.Add(loadRetry), true // try it again later
-	case o.delivered() || next.Status != StatusPending:
-		return o, time.Time{}, false // removed, or a dead letter
-	}
-	return o, next.Due, false
-}
-
-// finish releases r after its attempt, notes its new due time (if it was
-// rescheduled) in the same critical section, so that no load can miss it,
-// and records the outcome in d's circuit. When the attempt's result could
-// not be stored (failed), r is still queued where a scan has already
-// passed, so the spool is told to look at d's queue again. It returns the
-// next delivery this worker should send, or nil when the worker's slot is
-// given back.
-func (s *Service) finish(d *dest, r *Record, o outcome, due time.Time, failed bool) *Record {
-	now := s.opts.Now()
-	defer s.wake()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(d.held, r.ID)
-	s.inMem--
-	s.memBody -= len(r.Body)
-	if failed {
-		s.spool.Release(d.key)
-	}
-	if !due.IsZero() {
-		d.noteDisk(due)
-	}
-	if d.record(o.healthy(), now, &s.opts) {
-		s.log.Warn("delivery: destination circuit changed", "destination", d.key, "open", d.open, "cooldown", d.cooldown)
-		if d.open {
-			s.releaseReady(d, now)
+	case o.Delivered():
+		err = s.spool.Ack(d, a, nil)
+	case o.Err == nil && o.Status == http.StatusGone:
+		state = "gone"
+		err = s.spool.Dead(d, a, spool.StatusGone, "the app answered 410 Gone")
+	default:
+		delay, ok := s.nextDelay(d.Attempts+1, d.Base, o.RetryAfter)
+		if ok {
+			state = "retrying"
+			err = s.spool.Reschedule(d, a, a.At.Add(a.Duration+delay))
+		} else {
+			state = "dead"
+			err = s.spool.Dead(d, a, spool.StatusDead, "retry schedule exhausted")
 		}
 	}
-	if !s.closed && d.ready() > 0 && d.allow(now) {
-		d.started()
-		return d.pop()
-	}
-	d.inflight--
-	s.inFlight--
-	return nil
-}
-
-// releaseReady gives d's ready deliveries back to the spool, so that a
-// destination that cannot take them does not hold memory other
-// destinations need; they are loaded again once its circuit lets attempts
-// through. s.mu is held.
-func (s *Service) releaseReady(d *dest, now time.Time) {
-	if d.ready() == 0 {
-		return
-	}
-	for _, q := range [...][]*Record{d.first, d.retry} {
-		for _, r := range q {
-			delete(d.held, r.ID)
-			s.inMem--
-			s.memBody -= len(r.Body)
+	if err != nil {
+		// The stored delivery is as it was: it is put back at once, and
+		// attempted again (the app may get it twice).
+		s.log.Error("delivery: storing an attempt's result", "delivery", d.ID, "err", err)
+		if err := s.spool.Release(d, time.Time{}); err != nil {
+			s.log.Error("delivery: releasing a delivery", "delivery", d.ID, "err", err)
 		}
 	}
-	d.first, d.retry = nil, nil
-	s.spool.Release(d.key)
-	d.noteDisk(now)
-}
-
-// send makes one POST of body for r, signed for the attempt number n made
-// at now.
-func (s *Service) send(r *Record, body []byte, n int, now time.Time) outcome {
-	secret, err := s.opts.Secret(r.Env)
-	if err != nil {
-		return outcome{err: err}
-	}
-	ts := now.Unix()
-	sig, err := sign(secret, r.ID, ts, body)
-	if err != nil {
-		return outcome{err: err}
-	}
-	req := fasthttp.AcquireRequest()
-	resp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(r.URL)
-	req.Header.SetMethod(fasthttp.MethodPost)
-	visitHeader(r.Header, func(k, v []byte) { req.Header.AddBytesKV(k, v) })
-	req.Header.SetContentType("application/json")
-	req.Header.Set("X-Nango-Hmac-Sha256", sig.nangoHMAC)
-	req.Header.Set("X-Nango-Signature", sig.nangoLegacy)
-	req.Header.Set("webhook-id", r.ID)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("webhook-signature", sig.standard)
-	req.Header.Set("traceparent", r.TraceParent)
-	req.Header.Set("X-Edgehook-Attempt", strconv.Itoa(n))
-	req.SetBodyRaw(body)
-	err = s.client.DoTimeout(req, resp, s.opts.AttemptTimeout)
-	o := outcome{status: resp.StatusCode()}
-	if errors.Is(err, fasthttp.ErrBodyTooLarge) && o.status != 0 {
-		err = nil // the reply's status is what counts; its body is not read
-	}
-	if err != nil {
-		return outcome{err: err}
-	}
-	o.retryAfter = parseRetryAfter(resp.Header.Peek("Retry-After"), now)
-	return o
-}
-
-// logAttempt logs a failed attempt, or the failure to store its result.
-// Payloads and secrets are never logged.
-func (s *Service) logAttempt(r, next *Record, o outcome, storeErr error) {
-	if storeErr != nil {
-		s.log.Error("delivery: storing an attempt's result", "delivery", r.ID, "err", storeErr)
-	}
-	if o.delivered() {
-		s.log.Debug("delivery: delivered", "delivery", r.ID, "destination", r.Dest, "attempt", next.Attempts)
+	if state == "delivered" {
 		return
 	}
-	s.log.Info("delivery: attempt failed", "delivery", r.ID, "event", r.EventID, "destination", r.Dest,
-		"attempt", next.Attempts, "status", o.status, "err", next.LastError, "state", next.Status.String(),
-		"next_attempt", next.Due)
+	s.log.Info("delivery: attempt failed", "delivery", d.ID, "event", d.EventID, "env", d.Env,
+		"integration", d.Integration, "destination", d.Dest, "attempt", d.Attempts+1,
+		"status", o.Status, "err", a.Error, "state", state, "trace_id", traceID(d.TraceParent))
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// describe is an attempt's failure as the destination listing shows it.
+func describe(a spool.Attempt) string {
+	switch {
+	case a.Error != "":
+		return a.Error
+	case a.Status >= 200 && a.Status < 300:
+		return ""
 	}
-	return s[:n]
+	return "HTTP " + strconv.Itoa(a.Status)
+}
+
+// traceID is the trace id of a W3C traceparent, "" when malformed.
+func traceID(tp string) string {
+	if len(tp) < 35 || tp[2] != '-' {
+		return ""
+	}
+	return tp[3:35]
 }

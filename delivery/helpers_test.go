@@ -1,11 +1,12 @@
 package delivery
 
 import (
-	"github.com/edgehook/edgehook/internal/testsink"
 	"io"
 	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/edgehook/edgehook/internal/testsink"
 )
 
 // testLog discards logs.
@@ -53,9 +54,9 @@ var newSink = testsink.New
 // event returns an event of env "prod" forwarding payload to each url for
 // connection "conn-1".
 func event(payload string, urls ...string) *Event {
-	ev := &Event{Env: "prod", Integration: "github", Provider: "github"}
+	ev := &Event{Env: "prod", Integration: "github", Provider: "github", Parts: [][]byte{[]byte(payload)}}
 	for _, u := range urls {
-		ev.Forwards = append(ev.Forwards, Forward{ConnectionID: "conn-1", URL: u, Payload: []byte(payload)})
+		ev.Targets = append(ev.Targets, Target{ConnectionID: "conn-1", URL: u})
 	}
 	return ev
 }

@@ -29,7 +29,7 @@ func newEventID(now time.Time) string {
 // it; the same key seen again after its window expired falls in a later
 // window, so it never collides with a delivery of the first event that is
 // still pending. Otherwise the id is random.
-func newDeliveryID(ev *Event, f *Forward, now time.Time) string {
+func newDeliveryID(ev *Event, t *Target, now time.Time) string {
 	var b [16]byte
 	if ev.DedupeKey == "" || ev.DedupeTTL <= 0 {
 		rand.Read(b[:])
@@ -38,7 +38,7 @@ func newDeliveryID(ev *Event, f *Forward, now time.Time) string {
 	h := sha256.New()
 	var n [binary.MaxVarintLen64]byte
 	h.Write(n[:binary.PutUvarint(n[:], uint64(now.UnixNano()/int64(ev.DedupeTTL)))])
-	for _, s := range [...]string{ev.Env, ev.Integration, ev.DedupeKey, f.ConnectionID, f.URL} {
+	for _, s := range [...]string{ev.Env, ev.Integration, ev.DedupeKey, t.ConnectionID, t.URL, t.Kind.String(), t.SyncName} {
 		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
 		h.Write([]byte(s))
 	}

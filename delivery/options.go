@@ -15,48 +15,54 @@ var DefaultSchedule = []time.Duration{
 // Options configures a Service. Zero values take the defaults noted.
 type Options struct {
 	Dir                string          // spool directory (required)
-	Workers            int             // ants pool size for all sends; 256
-	PerDestConcurrency int             // in-flight cap per destination; 32
+	Workers            int             // worker pool for all attempts; 256
+	PerDestConcurrency int             // in-flight cap of one destination; 32
 	Schedule           []time.Duration // delays after each failed attempt; DefaultSchedule
 	Jitter             float64         // ± fraction applied to each delay; 0.2 (<0 disables)
-	AttemptTimeout     time.Duration   // whole attempt, connect to reply; 20s
+	AttemptTimeout     time.Duration   // one attempt, connect to reply; 20s
 	AllowPrivate       bool            // allow private, loopback, link-local destinations
 	// Secret returns the environment's webhook_secret. It is called at send
-	// time, so a rotated secret applies to retries; an error fails the
-	// attempt, which is then retried per the schedule.
+	// time, so a rotated secret applies to retries. An error is ours, not
+	// the destination's: the delivery waits LocalRetry and no attempt is
+	// counted.
 	Secret func(env string) (string, error)
 	Logger *slog.Logger
 	Now    func() time.Time // clock; time.Now
-	// MaxPending bounds the undelivered deliveries on disk; Accept returns
-	// ErrOverloaded beyond it. 4,000,000.
+	// MaxPending bounds the pending deliveries; 4,000,000. MaxBytes is
+	// the spool's byte budget (0: 80 % of the disk space free at start)
+	// and MinFree the space it leaves free (1 GiB). Past any of them,
+	// Accept returns ErrOverloaded.
 	MaxPending int
-	// MaxInMemory bounds the deliveries held in memory (ready or in
-	// flight); the rest wait on disk. 4096.
-	MaxInMemory int
-	// PerDestMemory bounds one destination's deliveries in memory, at
-	// least PerDestConcurrency; 1024. A destination whose circuit opens
-	// gives back those not in flight. Its disk queue is read when a
-	// quarter of this is free, so that one scan serves many deliveries.
-	PerDestMemory int
-	// MaxMemoryBodies bounds the bytes of forward bodies kept in memory
-	// with deliveries handed over at accept time; beyond it a body is read
-	// back from disk when sent. 32 MiB.
-	MaxMemoryBodies int
+	MaxBytes   int64
+	MinFree    int64
+	// MaxInMemory bounds the deliveries the spool keeps in memory, ready
+	// to lease; 8192. MaxMemoryBodies bounds the bytes of bodies kept with
+	// them; 32 MiB.
+	MaxInMemory     int
+	MaxMemoryBodies int64
 	// MaxSyncWaiters bounds the Accepts waiting for their disk sync;
 	// Accept returns ErrOverloaded beyond it. 8192.
 	MaxSyncWaiters int
-	// CircuitThreshold is the number of consecutive failed attempts that
-	// opens a destination's circuit; 5.
-	CircuitThreshold int
-	// CircuitCooldown is how long an open circuit waits before one probe;
-	// it doubles on each failed probe up to CircuitMaxCooldown. 10s, 5m.
+	// SlowLatency: a destination whose replies take longer is slow (see
+	// delivery/scheduler); 1s.
+	SlowLatency time.Duration
+	// CircuitThreshold consecutive failed attempts open a destination's
+	// circuit for CircuitCooldown, doubled by each failed probe up to
+	// CircuitMaxCooldown; 5, 10s, 5m.
+	CircuitThreshold   int
 	CircuitCooldown    time.Duration
 	CircuitMaxCooldown time.Duration
-	// ShutdownTimeout bounds how long Close waits for in-flight attempts;
+	// ShutdownTimeout bounds how long Close waits for attempts in flight;
 	// AttemptTimeout + 1s.
 	ShutdownTimeout time.Duration
-	// DedupeGCInterval is how often expired dedupe records are removed; 1m.
-	DedupeGCInterval time.Duration
+	// GCInterval is how often expired dedupe records and old dead letters
+	// are removed; 1m. DeadRetention is how long a dead letter is kept;
+	// 14 days.
+	GCInterval    time.Duration
+	DeadRetention time.Duration
+	// LocalRetry is how long a delivery waits after a failure of ours
+	// (configuration unavailable, a disk error); 1s.
+	LocalRetry time.Duration
 }
 
 // withDefaults returns o with the zero values replaced by defaults.
@@ -67,16 +73,12 @@ func (o Options) withDefaults() (Options, error) {
 	setInt(&o.Workers, 256)
 	setInt(&o.PerDestConcurrency, 32)
 	setInt(&o.MaxPending, 4_000_000)
-	setInt(&o.MaxInMemory, 4096)
-	setInt(&o.PerDestMemory, 1024)
 	setInt(&o.MaxSyncWaiters, 8192)
-	setInt(&o.MaxMemoryBodies, 32<<20)
-	setInt(&o.CircuitThreshold, 5)
 	setDur(&o.AttemptTimeout, 20*time.Second)
-	setDur(&o.CircuitCooldown, 10*time.Second)
-	setDur(&o.CircuitMaxCooldown, 5*time.Minute)
 	setDur(&o.ShutdownTimeout, o.AttemptTimeout+time.Second)
-	setDur(&o.DedupeGCInterval, time.Minute)
+	setDur(&o.GCInterval, time.Minute)
+	setDur(&o.DeadRetention, 14*24*time.Hour)
+	setDur(&o.LocalRetry, time.Second)
 	if o.Schedule == nil {
 		o.Schedule = DefaultSchedule
 	}
@@ -109,10 +111,4 @@ func setDur(p *time.Duration, def time.Duration) {
 	if *p <= 0 {
 		*p = def
 	}
-}
-
-// perDestMemory is how many deliveries of one destination may be held in
-// memory: PerDestMemory, at least the concurrency cap, within MaxInMemory.
-func (o *Options) perDestMemory() int {
-	return min(max(o.PerDestMemory, o.PerDestConcurrency), o.MaxInMemory)
 }

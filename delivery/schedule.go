@@ -2,8 +2,6 @@ package delivery
 
 import (
 	"math/rand/v2"
-	"net/http"
-	"strconv"
 	"time"
 )
 
@@ -34,21 +32,4 @@ func jitter(d time.Duration, frac float64) time.Duration {
 		return d
 	}
 	return time.Duration(float64(d) * (1 + frac*(2*rand.Float64()-1)))
-}
-
-// parseRetryAfter reads a Retry-After value, delay-seconds or an HTTP
-// date; it returns 0 when v is empty or malformed, and at least 1ns for a
-// date in the past (the caller bounds it).
-func parseRetryAfter(v []byte, now time.Time) time.Duration {
-	if len(v) == 0 {
-		return 0
-	}
-	if n, err := strconv.ParseUint(string(v), 10, 32); err == nil {
-		return max(time.Duration(n)*time.Second, 1)
-	}
-	t, err := http.ParseTime(string(v))
-	if err != nil {
-		return 0
-	}
-	return max(t.Sub(now), 1)
 }

@@ -1,7 +1,6 @@
 package delivery
 
 import (
-	"net/http"
 	"testing"
 	"time"
 )
@@ -40,24 +39,5 @@ func TestJitter(t *testing.T) {
 	}
 	if jitter(time.Minute, 0) != time.Minute {
 		t.Fatal("zero jitter changed the delay")
-	}
-}
-
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	cases := map[string]time.Duration{
-		"":    0,
-		"2":   2 * time.Second,
-		"0":   1,
-		"-5":  0,
-		"abc": 0,
-		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
-		now.Add(-time.Hour).Format(http.TimeFormat):       1,
-		"99999999999999999999":                            0,
-	}
-	for in, want := range cases {
-		if got := parseRetryAfter([]byte(in), now); got != want {
-			t.Errorf("parseRetryAfter(%q) = %v, want %v", in, got, want)
-		}
 	}
 }

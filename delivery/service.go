@@ -1,50 +1,34 @@
 package delivery
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/panjf2000/ants/v2"
-	"github.com/valyala/fasthttp"
-
+	"github.com/edgehook/edgehook/delivery/scheduler"
 	"github.com/edgehook/edgehook/delivery/sender"
+	"github.com/edgehook/edgehook/delivery/spool"
 )
 
-// errClosed is returned by Accept after Close.
-var errClosed = errors.New("delivery: service closed")
-
-// Service spools accepted events and delivers their forwards: a Spool on
-// disk, a bounded set of deliveries in memory, one ants pool for all
-// sends, and per-destination queues, concurrency caps and circuits.
+// Service spools accepted events and delivers them: the spool owns every
+// delivery's state, the scheduler grants attempts, and the sender makes
+// them.
 type Service struct {
 	opts    Options
 	log     *slog.Logger
-	spool   Spool
-	pool    *ants.Pool
-	client  *fasthttp.Client
+	spool   spool.Spool
+	sched   *scheduler.Scheduler
+	client  *sender.Client
 	waiters chan struct{} // Accepts waiting for their sync
-	perDest int           // deliveries of one destination held in memory at most
+	dests   destCache
+	ttl     time.Duration // lease of one attempt
 
-	mu       sync.Mutex
-	dests    map[string]*dest
-	inMem    int   // deliveries held in memory, ready or in flight
-	memBody  int   // bytes of the bodies kept with them
-	loads    int64 // disk queue loads run
-	inFlight int
-	started  bool
-	closed   bool
-
-	storeMu     sync.RWMutex // held for reading around every spool call
-	storeClosed bool
-
-	kick     chan struct{}
-	quit     chan struct{}
-	loops    sync.WaitGroup
-	attempts sync.WaitGroup
-	adminMu  sync.Mutex
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	quit    chan struct{}
+	loops   sync.WaitGroup
 }
 
 // New opens the spool in opts.Dir and prepares the Service; deliveries
@@ -54,64 +38,44 @@ func New(opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	spool, err := OpenPebble(o.Dir, o.Logger)
+	sp, err := spool.Open(spool.Options{
+		Dir: o.Dir, Logger: o.Logger, MaxBytes: o.MaxBytes, MinFree: o.MinFree,
+		MaxPending: int64(o.MaxPending), MaxCached: o.MaxInMemory, MaxCachedBodies: o.MaxMemoryBodies,
+	})
 	if err != nil {
 		return nil, err
 	}
-	s, err := newService(o, spool)
+	s, err := newService(o, sp)
 	if err != nil {
-		spool.Close()
+		sp.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func newService(o Options, spool Spool) (*Service, error) {
-	pool, err := ants.NewPool(o.Workers, ants.WithNonblocking(true),
-		ants.WithPanicHandler(func(p any) {
-			o.Logger.Error("delivery: attempt panicked", "panic", fmt.Sprint(p))
-		}))
-	if err != nil {
-		return nil, fmt.Errorf("delivery: worker pool: %w", err)
-	}
+func newService(o Options, sp spool.Spool) (*Service, error) {
 	s := &Service{
-		opts: o, log: o.Logger, spool: spool, pool: pool,
-		client:  newClient(&o),
+		opts: o, log: o.Logger, spool: sp,
+		client:  sender.NewClient(sender.Options{AllowPrivate: o.AllowPrivate, Timeout: o.AttemptTimeout, MaxConns: o.PerDestConcurrency}),
 		waiters: make(chan struct{}, o.MaxSyncWaiters),
-		perDest: o.perDestMemory(),
-		dests:   map[string]*dest{},
-		kick:    make(chan struct{}, 1),
+		dests:   destCache{m: map[string]string{}},
+		ttl:     2*o.AttemptTimeout + 30*time.Second,
 		quit:    make(chan struct{}),
 	}
-	keys, err := spool.Destinations()
+	sched, err := scheduler.New(sp, s.attempt, scheduler.Options{
+		Workers: o.Workers, PerDest: o.PerDestConcurrency, SlowLatency: o.SlowLatency,
+		CircuitThreshold: o.CircuitThreshold, CircuitCooldown: o.CircuitCooldown,
+		CircuitMaxCooldown: o.CircuitMaxCooldown, Logger: o.Logger, Now: o.Now,
+	})
 	if err != nil {
-		pool.Release()
-		return nil, err
+		return nil, fmt.Errorf("delivery: %w", err)
 	}
-	now := o.Now()
-	for _, k := range keys {
-		s.destLocked(k).noteDisk(now)
-	}
+	s.sched = sched
 	return s, nil
 }
 
-// newClient returns the HTTP client of all attempts.
-func newClient(o *Options) *fasthttp.Client {
-	return &fasthttp.Client{
-		Name:                   "edgehook",
-		Dial:                   sender.Dial(o.AllowPrivate, o.AttemptTimeout),
-		MaxConnsPerHost:        o.PerDestConcurrency,
-		MaxConnWaitTimeout:     o.AttemptTimeout,
-		MaxIdleConnDuration:    30 * time.Second,
-		ReadTimeout:            o.AttemptTimeout,
-		WriteTimeout:           o.AttemptTimeout,
-		MaxResponseBodySize:    1 << 20,
-		DisablePathNormalizing: true,
-	}
-}
-
-// Start starts delivering: the loader that moves due deliveries from disk
-// to memory, and the dedupe garbage collector.
+// Start starts delivering, and the collector of expired dedupe records
+// and old dead letters.
 func (s *Service) Start() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -119,8 +83,8 @@ func (s *Service) Start() {
 		return
 	}
 	s.started = true
-	s.loops.Add(2)
-	go s.loop()
+	s.sched.Start()
+	s.loops.Add(1)
 	go s.gcLoop()
 }
 
@@ -131,7 +95,7 @@ func (s *Service) Ready() bool {
 	return s.started && !s.closed
 }
 
-// Close stops taking work, waits for in-flight attempts up to
+// Close stops granting attempts, waits for those in flight up to
 // Options.ShutdownTimeout and closes the spool. An attempt still running
 // then is abandoned: its delivery stays pending and is sent again after a
 // restart. Close is idempotent.
@@ -142,94 +106,83 @@ func (s *Service) Close() {
 		return
 	}
 	s.closed = true
+	started := s.started
 	s.mu.Unlock()
 	close(s.quit)
 	s.loops.Wait()
-	if !waitTimeout(&s.attempts, s.opts.ShutdownTimeout) {
-		s.log.Warn("delivery: closing with attempts in flight")
+	if started && !s.sched.Stop(s.opts.ShutdownTimeout) {
+		s.log.Warn("delivery: closing with attempts in flight; they stay pending")
 	}
-	s.pool.Release()
-	s.storeMu.Lock()
-	s.storeClosed = true
 	if err := s.spool.Close(); err != nil {
-		s.log.Error("delivery: closing spool", "err", err)
+		s.log.Error("delivery: closing the spool", "err", err)
 	}
-	s.storeMu.Unlock()
-	s.client.CloseIdleConnections()
+	s.client.Close()
 }
 
-// waitTimeout waits for wg up to d and reports whether it finished.
-func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	t := time.NewTimer(d)
+// gcLoop removes expired dedupe records and dead letters older than the
+// retention, and forgets idle connection pools, every GCInterval.
+func (s *Service) gcLoop() {
+	defer s.loops.Done()
+	t := time.NewTicker(s.opts.GCInterval)
 	defer t.Stop()
-	select {
-	case <-done:
-		return true
-	case <-t.C:
-		return false
-	}
-}
-
-// withStore runs f unless the spool is closed.
-func (s *Service) withStore(f func() error) error {
-	s.storeMu.RLock()
-	defer s.storeMu.RUnlock()
-	if s.storeClosed {
-		return errClosed
-	}
-	return f()
-}
-
-// destLocked returns the state of destination key, creating it; s.mu is
-// held.
-func (s *Service) destLocked(key string) *dest {
-	d := s.dests[key]
-	if d == nil {
-		d = newDest(key)
-		s.dests[key] = d
-	}
-	return d
-}
-
-// wakeDest notes work on disk for destination key due at t and wakes the
-// loader.
-func (s *Service) wakeDest(key string, t time.Time) {
-	s.mu.Lock()
-	s.destLocked(key).noteDisk(t)
-	s.mu.Unlock()
-	s.wake()
-}
-
-// wake nudges the loader without blocking.
-func (s *Service) wake() {
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
-}
-
-// Stats is a snapshot of the Service's queues, for metrics.
-type Stats struct {
-	PendingOnDisk int64 // undelivered deliveries stored
-	InMemory      int   // deliveries held in memory, ready or in flight
-	InFlight      int   // attempts running
-	Destinations  int   // destinations known
-	OpenCircuits  int   // destinations whose circuit is open
-	Loads         int64 // reads of a destination's disk queue so far
-}
-
-// Stats returns a snapshot of the Service's queues.
-func (s *Service) Stats() Stats {
-	st := Stats{PendingOnDisk: s.spool.Pending()}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st.InMemory, st.InFlight, st.Destinations, st.Loads = s.inMem, s.inFlight, len(s.dests), s.loads
-	for _, d := range s.dests {
-		if d.open {
-			st.OpenCircuits++
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
 		}
+		for {
+			now := s.opts.Now()
+			n, err := s.spool.Expire(now, now.Add(-s.opts.DeadRetention), gcBatch)
+			if err != nil {
+				s.log.Error("delivery: expiring records", "err", err)
+				break
+			}
+			if n < gcBatch {
+				break
+			}
+		}
+		s.client.Forget(10 * time.Minute)
 	}
-	return st
+}
+
+// gcBatch is how many records one Expire call removes.
+const gcBatch = 10000
+
+// Stats is a snapshot of the spool's counters.
+type Stats = spool.Stats
+
+// Stats returns a snapshot of the spool's counters.
+func (s *Service) Stats() Stats { return s.spool.Stats() }
+
+// Destinations returns the scheduler's view of each destination.
+func (s *Service) Destinations() ([]scheduler.DestInfo, error) { return s.sched.Destinations() }
+
+// destCache memoises sender.DestKey for the URLs seen, which come from
+// configuration and repeat; it is cleared when it holds maxDestCache.
+type destCache struct {
+	mu sync.RWMutex
+	m  map[string]string
+}
+
+const maxDestCache = 4096
+
+func (c *destCache) get(u string) (string, error) {
+	c.mu.RLock()
+	k, ok := c.m[u]
+	c.mu.RUnlock()
+	if ok {
+		return k, nil
+	}
+	k, err := sender.DestKey(u)
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	if len(c.m) >= maxDestCache {
+		clear(c.m)
+	}
+	c.m[u] = k
+	c.mu.Unlock()
+	return k, nil
 }

@@ -14,6 +14,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/edgehook/edgehook/delivery/sender"
+	"github.com/edgehook/edgehook/delivery/spool"
 )
 
 // Each attempt is signed afresh; the webhook-id stays, the attempt number
@@ -28,7 +31,7 @@ func TestForwardHeadersAcrossRetries(t *testing.T) {
 	})
 	ev := event(`{"n":1}`, snk.URL)
 	ev.TraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-	ev.Header = AppendHeader(nil, []byte("X-GitHub-Event"), []byte("issues"))
+	ev.Header = sender.AppendHeader(nil, []byte("X-GitHub-Event"), []byte("issues"))
 	accept(t, s, ev)
 	hits := snk.Wait(t, 3, 5*time.Second)
 	time.Sleep(100 * time.Millisecond)
@@ -56,7 +59,22 @@ func TestForwardHeadersAcrossRetries(t *testing.T) {
 			t.Errorf("attempt %d: headers %v", i+1, h.Header)
 		}
 	}
-	eventually(t, time.Second, "delivered delivery removed", func() bool { return s.Stats().PendingOnDisk == 0 })
+	eventually(t, time.Second, "delivered delivery removed", func() bool { return s.Stats().Pending == 0 })
+}
+
+// destState returns the scheduler's state of the destination of url.
+func destState(t *testing.T, s *Service, url string) string {
+	dk, _ := sender.DestKey(url)
+	ds, err := s.Destinations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		if d.Destination == dk {
+			return d.State
+		}
+	}
+	return ""
 }
 
 // After CircuitThreshold consecutive failures the destination rests for
@@ -83,12 +101,38 @@ func TestCircuitOpens(t *testing.T) {
 	if gap := hits[4].At.Sub(hits[3].At); gap < 550*time.Millisecond {
 		t.Fatalf("second probe %v after a failed probe, want the doubled cooldown", gap)
 	}
-	if s.Stats().OpenCircuits != 1 {
-		t.Fatalf("stats: %+v", s.Stats())
+	if st := destState(t, s, snk.URL); st != "open" && st != "half_open" {
+		t.Fatalf("circuit state %q", st)
 	}
 	healthy.Store(true)
 	snk.Wait(t, 6, 3*time.Second)
-	eventually(t, time.Second, "circuit closed", func() bool { return s.Stats().OpenCircuits == 0 })
+	eventually(t, time.Second, "circuit closed", func() bool { return destState(t, s, snk.URL) != "open" })
+}
+
+// retryBacklog puts n deliveries to url in the spool that failed once and
+// are due again.
+func retryBacklog(t *testing.T, sp spool.Spool, url string, n int) {
+	t.Helper()
+	dk, _ := sender.DestKey(url)
+	past := time.Now().Add(-time.Minute)
+	for i := range n {
+		ev := "backlog-" + strconv.Itoa(i)
+		_, err := sp.Append(&spool.Batch{EventID: ev, Bodies: []spool.BodyIn{{Payload: []byte(`{"retry":true}`)}},
+			Deliveries: []*spool.Delivery{{ID: ev, EventID: ev, Env: "prod", Integration: "github", Provider: "github",
+				URL: url, Dest: dk, Created: past, Due: past}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds, _, err := sp.Lease(dk, time.Now(), n, time.Hour)
+	if err != nil || len(ds) != n {
+		t.Fatalf("leasing the backlog: %d, %v", len(ds), err)
+	}
+	for _, d := range ds {
+		if err := sp.Reschedule(d, spool.Attempt{At: past, Status: 503}, past); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // A new event's first attempt is sent before a backlog of retries to the
@@ -101,17 +145,7 @@ func TestFirstAttemptsBeforeRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	dk, _ := destKey(snk.URL)
-	past := time.Now().Add(-time.Minute)
-	var backlog []*Record
-	for i := range 20 {
-		r := pendingRecord("retry-"+strconv.Itoa(i), dk, past, 1)
-		r.URL = snk.URL
-		backlog = append(backlog, r)
-	}
-	if _, _, err := s.spool.Append(nil, backlog); err != nil {
-		t.Fatal(err)
-	}
+	retryBacklog(t, s.spool, snk.URL, 20)
 	accept(t, s, event(`{"fresh":true}`, snk.URL))
 	s.Start()
 	hits := snk.Wait(t, 21, 10*time.Second)
@@ -140,7 +174,7 @@ func TestRestartResumes(t *testing.T) {
 	}
 	s2 := newTestService(t, Options{Dir: dir})
 	snk.Wait(t, 10, 5*time.Second)
-	eventually(t, 5*time.Second, "spool drained", func() bool { return s2.Stats().PendingOnDisk == 0 })
+	eventually(t, 5*time.Second, "spool drained", func() bool { return s2.Stats().Pending == 0 })
 }
 
 func TestRetryOnlyDeadLetters(t *testing.T) {
@@ -160,6 +194,13 @@ func TestRetryOnlyDeadLetters(t *testing.T) {
 	if _, err := s.List("prod", "weird", 10); !errors.Is(err, ErrBadStatus) {
 		t.Fatalf("List with a bad status: %v", err)
 	}
+	d, err := s.Get("prod", l[0].ID)
+	if err != nil || len(d.History) != 1 || d.History[0].Number != 1 || d.History[0].Error == "" || d.Kind != "forward" {
+		t.Fatalf("Get = %+v, %v", d, err)
+	}
+	if _, err := s.Get("other-env", l[0].ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get from another environment: %v", err)
+	}
 }
 
 // A 2xx whose body is larger than the client reads still ends the delivery.
@@ -174,15 +215,16 @@ func TestLargeReplyBodyStillDelivered(t *testing.T) {
 	})
 	accept(t, s, event(`{}`, snk.URL))
 	snk.Wait(t, 1, 5*time.Second)
-	eventually(t, 5*time.Second, "delivery completed", func() bool { return s.Stats().PendingOnDisk == 0 })
+	eventually(t, 5*time.Second, "delivery completed", func() bool { return s.Stats().Pending == 0 })
 	time.Sleep(100 * time.Millisecond)
 	if n := snk.Count(); n != 1 {
 		t.Fatalf("sink got %d requests, want 1", n)
 	}
 }
 
-// When a destination's circuit opens, its ready deliveries leave memory;
-// they are loaded again, and delivered, once it recovers.
+// When a destination's circuit opens, the spool drops what it held in
+// memory for it; its deliveries are read again, and delivered, once it
+// recovers.
 func TestOpenCircuitReleasesMemory(t *testing.T) {
 	var healthy atomic.Bool
 	s, err := New(Options{
@@ -201,26 +243,19 @@ func TestOpenCircuitReleasesMemory(t *testing.T) {
 		return http.StatusServiceUnavailable
 	})
 	const n = 50
-	for i := range n { // before Start: the loader reads them from disk
+	for i := range n {
 		accept(t, s, event(`{"i":`+strconv.Itoa(i)+`}`, snk.URL))
 	}
-	// A retry due much later keeps the destination's queue from looking
-	// empty to a scan, as a real backlog would.
-	dk, _ := destKey(snk.URL)
-	later := pendingRecord("later", dk, time.Now().Add(time.Hour), 1)
-	if _, _, err := s.spool.Append(nil, []*Record{later}); err != nil {
-		t.Fatal(err)
-	}
 	s.Start()
-	eventually(t, 5*time.Second, "circuit open", func() bool { return s.Stats().OpenCircuits == 1 })
-	if st := s.Stats(); st.InMemory > 2 {
-		t.Fatalf("open circuit holds %d deliveries in memory: %+v", st.InMemory, st)
+	eventually(t, 5*time.Second, "circuit open", func() bool { return destState(t, s, snk.URL) == "open" })
+	if st := s.Stats(); st.Cached > 1 {
+		t.Fatalf("an open circuit's destination keeps %d deliveries in memory: %+v", st.Cached, st)
 	}
 	healthy.Store(true)
-	eventually(t, 10*time.Second, "all delivered", func() bool { return s.Stats().PendingOnDisk == 1 })
+	eventually(t, 10*time.Second, "all delivered", func() bool { return s.Stats().Pending == 0 })
 	seen := map[string]bool{}
 	for _, h := range snk.Wait(t, n, time.Second) {
-		if h.Header.Get("X-Edgehook-Attempt") != "" && bytes.Contains(h.Body, []byte(`"i":`)) {
+		if bytes.Contains(h.Body, []byte(`"i":`)) {
 			seen[h.Header.Get("webhook-id")] = true
 		}
 	}
@@ -229,12 +264,12 @@ func TestOpenCircuitReleasesMemory(t *testing.T) {
 	}
 }
 
-// Accepts racing with loads of a disk backlog to the same destination:
+// Accepts racing with disk scans of a backlog to the same destination:
 // every delivery reaches the sink exactly once.
-func TestAcceptDuringLoadsDeliversOnce(t *testing.T) {
+func TestAcceptDuringScansDeliversOnce(t *testing.T) {
 	snk := newSink(t, nil)
 	s, err := New(Options{Dir: t.TempDir(), AllowPrivate: true, Logger: testLog,
-		PerDestConcurrency: 4, PerDestMemory: 8, Secret: func(string) (string, error) { return "s", nil }})
+		PerDestConcurrency: 4, MaxInMemory: 8, Secret: func(string) (string, error) { return "s", nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +292,7 @@ func TestAcceptDuringLoadsDeliversOnce(t *testing.T) {
 	}
 	wg.Wait()
 	eventually(t, 20*time.Second, "all delivered", func() bool {
-		return s.Stats().PendingOnDisk <= 0 && snk.Count() >= backlog+live
+		return s.Stats().Pending == 0 && snk.Count() >= backlog+live
 	})
 	time.Sleep(50 * time.Millisecond)
 	seen := map[string]int{}
@@ -274,69 +309,92 @@ func TestAcceptDuringLoadsDeliversOnce(t *testing.T) {
 	}
 }
 
-// Deliveries handed over at accept time and delivered at once never make
-// the loader read the disk queue.
-func TestHealthyTrafficNeedsNoLoads(t *testing.T) {
+// Deliveries accepted and delivered at once are leased from memory: the
+// spool never reads a destination's queue from the disk.
+func TestHealthyTrafficNeedsNoScans(t *testing.T) {
 	s := newTestService(t, Options{})
 	snk := newSink(t, nil)
 	for i := range 50 {
 		accept(t, s, event(`{"i":`+strconv.Itoa(i)+`}`, snk.URL))
 	}
 	snk.Wait(t, 50, 5*time.Second)
-	eventually(t, time.Second, "delivered", func() bool { return s.Stats().PendingOnDisk == 0 })
-	time.Sleep(50 * time.Millisecond)
-	if n := s.Stats().Loads; n != 0 {
-		t.Fatalf("the loader read the disk queue %d times", n)
+	eventually(t, time.Second, "delivered", func() bool { return s.Stats().Pending == 0 })
+	if n := s.Stats().Scans; n != 0 {
+		t.Fatalf("the spool read the disk queue %d times", n)
 	}
 }
 
-// failingUpdates is the real spool whose next n Updates fail, as a disk
-// error would make them.
-type failingUpdates struct {
-	Spool
+// failingOnce is the real spool whose next Reschedule fails, as a disk
+// error would make it.
+type failingOnce struct {
+	spool.Spool
 	n atomic.Int32
 }
 
-func (f *failingUpdates) Update(prev, next *Record) error {
+func (f *failingOnce) Reschedule(d *spool.Delivery, a spool.Attempt, due time.Time) error {
 	if f.n.Add(-1) >= 0 {
 		return errors.New("injected: disk error")
 	}
-	return f.Spool.Update(prev, next)
+	return f.Spool.Reschedule(d, a, due)
 }
 
-// When an attempt's result cannot be stored, the delivery stays queued as
-// it was and is attempted again: it is not stranded behind the queue's
-// scan position.
+// When an attempt's result cannot be stored, the delivery stays as it was
+// stored and is attempted again at once: it is not stranded.
 func TestUnstoredResultIsRetried(t *testing.T) {
 	snk := newSink(t, func(n int, _ http.ResponseWriter) int {
-		if n == 1 {
+		if n <= 2 {
 			return http.StatusServiceUnavailable
 		}
 		return http.StatusOK
 	})
-	o, err := Options{Dir: t.TempDir(), AllowPrivate: true, Logger: testLog,
+	o, err := Options{Dir: t.TempDir(), AllowPrivate: true, Logger: testLog, Schedule: []time.Duration{10 * time.Millisecond},
 		Secret: func(string) (string, error) { return "s", nil }}.withDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}
-	pebbleSpool, err := OpenPebble(o.Dir, testLog)
+	ps, err := spool.Open(spool.Options{Dir: o.Dir, Logger: testLog, MaxBytes: 1 << 30, MinFree: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp := &failingUpdates{Spool: pebbleSpool}
+	sp := &failingOnce{Spool: ps}
 	sp.n.Store(1)
 	s, err := newService(o, sp)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	accept(t, s, event(`{"x":1}`, snk.URL)) // before Start: loaded by a scan
-	dk, _ := destKey(snk.URL)
-	later := pendingRecord("later", dk, time.Now().Add(time.Hour), 1)
-	if _, _, err := sp.Append(nil, []*Record{later}); err != nil { // keeps the queue from looking empty
-		t.Fatal(err)
-	}
 	s.Start()
-	snk.Wait(t, 2, 5*time.Second)
-	eventually(t, 5*time.Second, "delivered", func() bool { return s.Stats().PendingOnDisk == 1 })
+	accept(t, s, event(`{"x":1}`, snk.URL))
+	hits := snk.Wait(t, 3, 5*time.Second)
+	if a := hits[1].Header.Get("X-Edgehook-Attempt"); a != "1" {
+		t.Fatalf("after an unstored result the next request is attempt %q, want 1 again", a)
+	}
+	eventually(t, 5*time.Second, "delivered", func() bool { return s.Stats().Pending == 0 })
+}
+
+// A failure of ours (the environment's secret unavailable) makes no
+// attempt and does not count against the destination.
+func TestLocalErrorsAreNotAttempts(t *testing.T) {
+	var fail atomic.Bool
+	fail.Store(true)
+	snk := newSink(t, nil)
+	s := newTestService(t, Options{CircuitThreshold: 2, LocalRetry: 20 * time.Millisecond, Secret: func(string) (string, error) {
+		if fail.Load() {
+			return "", errors.New("config unavailable")
+		}
+		return "s", nil
+	}})
+	accept(t, s, event(`{}`, snk.URL))
+	time.Sleep(300 * time.Millisecond) // many rounds of trying
+	if snk.Count() != 0 {
+		t.Fatal("sent without a secret")
+	}
+	if st := destState(t, s, snk.URL); st == "open" {
+		t.Fatal("a failure of ours opened the destination's circuit")
+	}
+	fail.Store(false)
+	hits := snk.Wait(t, 1, 5*time.Second)
+	if a := hits[0].Header.Get("X-Edgehook-Attempt"); a != "1" {
+		t.Fatalf("first request is attempt %q", a)
+	}
 }

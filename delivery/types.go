@@ -1,18 +1,21 @@
-// Package delivery makes accepted events durable and forwards them to the
-// customer's app: the spool (an interface, with a Pebble implementation),
-// a bounded ants worker pool, per-destination queues with their own
-// backoff, concurrency cap and circuit state, the retry schedule and dead
-// letters, and the Nango-compatible forward format with its signatures.
+// Package delivery makes accepted events durable and delivers them: it
+// turns an Event into a spool batch (delivery/spool: the durable queue
+// that owns every delivery's state), runs the scheduler that grants
+// attempts fairly across destinations (delivery/scheduler), and makes each
+// attempt with the sender (delivery/sender: HTTP client, outgoing-address
+// guard, signatures), recording its result in the spool.
 package delivery
 
 import (
 	"errors"
 	"time"
+
+	"github.com/edgehook/edgehook/delivery/spool"
 )
 
-// Event is one accepted provider request, as the gateway hands it to
-// Service.Accept. Accept copies what it keeps; the caller may reuse the
-// Event and every slice in it once Accept returns.
+// Event is one accepted provider request (or notification), as the
+// gateway hands it to Service.Accept. Accept copies what it keeps; the
+// caller may reuse the Event and every slice in it once Accept returns.
 type Event struct {
 	Env         string
 	Integration string
@@ -24,17 +27,24 @@ type Event struct {
 	DedupeTTL   time.Duration
 	TraceParent string
 	// Header holds the provider headers to pass through, encoded with
-	// AppendPassedHeader, which leaves out those the forward must not
-	// carry.
-	Header   []byte
-	Forwards []Forward
+	// sender.AppendPassedHeader.
+	Header []byte
+	// Parts are the payloads: one for most events, one per connection
+	// where a batch is split (HubSpot). Each is stored once, however many
+	// targets need it.
+	Parts [][]byte
+	// Targets are the deliveries to make.
+	Targets []Target
 }
 
-// Forward is one POST to make: one matched connection and one URL.
-type Forward struct {
+// Target is one delivery of an event: one kind, one connection, one URL.
+type Target struct {
+	Kind         spool.Kind
 	ConnectionID string // "" forwards "connectionId": null
 	URL          string
-	Payload      []byte // JSON, verbatim
+	Part         int    // index in Event.Parts
+	SyncName     string // runner deliveries
+	Model        string // runner deliveries
 }
 
 // Result is what Accept reports.
@@ -43,8 +53,9 @@ type Result struct {
 	Duplicate bool
 }
 
-// ErrOverloaded is returned by Accept when the spool is saturated; the
-// gateway answers 503 with Retry-After and nothing is spooled.
+// ErrOverloaded is returned by Accept when the spool is full or too many
+// requests wait for a sync; the gateway answers 503 with Retry-After and
+// nothing is spooled.
 var ErrOverloaded = errors.New("delivery: spool saturated")
 
 // ErrNotFound is returned for an unknown delivery id.

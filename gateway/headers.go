@@ -5,14 +5,14 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/edgehook/edgehook/delivery"
+	"github.com/edgehook/edgehook/delivery/sender"
 )
 
 // appendPassthrough appends the provider headers the forward carries, in
-// delivery.AppendPassedHeader's encoding.
+// sender.AppendPassedHeader's encoding.
 func appendPassthrough(dst []byte, h *fasthttp.RequestHeader) []byte {
 	for k, v := range h.All() {
-		dst = delivery.AppendPassedHeader(dst, k, v)
+		dst = sender.AppendPassedHeader(dst, k, v)
 	}
 	return dst
 }

@@ -20,15 +20,16 @@ var webhookPrefix = []byte("/webhook/")
 // job is the per-request scratch state, pooled so the hot path reuses its
 // slices. Nothing in it outlives the handler.
 type job struct {
-	req      provider.Request
-	rt       provider.Routing
-	conns    []*config.Conn
-	keyOf    []int
-	ev       delivery.Event
-	forwards []delivery.Forward
-	header   []byte
-	url      []byte
-	resp     []byte
+	req     provider.Request
+	rt      provider.Routing
+	conns   []*config.Conn
+	keyOf   []int
+	ev      delivery.Event
+	parts   [][]byte
+	targets []delivery.Target
+	header  []byte
+	url     []byte
+	resp    []byte
 }
 
 var jobPool = sync.Pool{New: func() any { return new(job) }}
@@ -39,8 +40,10 @@ func (j *job) reset() {
 	clear(j.conns)
 	j.conns = j.conns[:0]
 	j.keyOf = j.keyOf[:0]
-	clear(j.forwards)
-	j.forwards = j.forwards[:0]
+	clear(j.parts)
+	j.parts = j.parts[:0]
+	clear(j.targets)
+	j.targets = j.targets[:0]
 	j.ev = delivery.Event{}
 	j.header = j.header[:0]
 	j.url = j.url[:0]
@@ -205,44 +208,45 @@ func dedupeTail(cs []*config.Conn, n int) []*config.Conn {
 	return out
 }
 
-// addForwards appends one forward per matched connection and URL (the
-// connection's override, else the environment's URLs), or, for an
-// unmatched event the environment forwards, one per URL with a null
-// connection id.
-func (j *job) addForwards(env *config.Env) {
+// addTargets fills j.parts with the payloads to store and j.targets with
+// one forward per matched connection and URL (the connection's override,
+// else the environment's URLs), or, for an unmatched event the environment
+// forwards, one per URL with a null connection id. A batch split per
+// connection (Routing.Parts) gives each connection its own part; the whole
+// payload is the last part, for unmatched events. Only the parts a target
+// names are stored.
+func (j *job) addTargets(env *config.Env) {
+	whole := j.rt.Payload
+	if whole == nil {
+		whole = j.req.Req.Body()
+	}
+	j.parts = append(append(j.parts[:0], j.rt.Parts...), whole)
+	wholePart := len(j.parts) - 1
 	if len(j.conns) == 0 {
 		if !env.DropUnmatched {
 			for _, u := range env.URLs {
-				j.forwards = append(j.forwards, delivery.Forward{URL: u, Payload: j.payload(0)})
+				j.targets = append(j.targets, delivery.Target{URL: u, Part: wholePart})
 			}
 		}
 		return
 	}
 	for i, c := range j.conns {
-		payload := j.payload(j.keyOf[i])
+		part := wholePart
+		if k := j.keyOf[i]; k < len(j.rt.Parts) {
+			part = k
+		}
 		if c.URLOverride != "" {
-			j.forwards = append(j.forwards, delivery.Forward{ConnectionID: c.ID, URL: c.URLOverride, Payload: payload})
+			j.targets = append(j.targets, delivery.Target{ConnectionID: c.ID, URL: c.URLOverride, Part: part})
 			continue
 		}
 		for _, u := range env.URLs {
-			j.forwards = append(j.forwards, delivery.Forward{ConnectionID: c.ID, URL: u, Payload: payload})
+			j.targets = append(j.targets, delivery.Target{ConnectionID: c.ID, URL: u, Part: part})
 		}
 	}
 }
 
-// payload is the JSON forwarded for routing key i.
-func (j *job) payload(i int) []byte {
-	if i < len(j.rt.Parts) {
-		return j.rt.Parts[i]
-	}
-	if j.rt.Payload != nil {
-		return j.rt.Payload
-	}
-	return j.req.Req.Body()
-}
-
 func (s *Server) enqueue(ctx *fasthttp.RequestCtx, j *job, env *config.Env, ig *config.Integ) {
-	j.addForwards(env)
+	j.addTargets(env)
 	if len(j.conns) == 0 {
 		s.log.Debug("gateway: unmatched event", "env", env.Name, "integration", ig.Name, "dropped", env.DropUnmatched)
 	}
@@ -251,7 +255,8 @@ func (s *Server) enqueue(ctx *fasthttp.RequestCtx, j *job, env *config.Env, ig *
 		Integration: ig.Name,
 		Provider:    ig.Provider,
 		DedupeTTL:   ig.DedupeWindow,
-		Forwards:    j.forwards,
+		Parts:       j.parts,
+		Targets:     j.targets,
 	}
 	if len(j.rt.EventID) > 0 {
 		j.ev.DedupeKey = string(j.rt.EventID)

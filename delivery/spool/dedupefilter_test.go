@@ -1,4 +1,4 @@
-package delivery
+package spool
 
 import (
 	"strconv"
@@ -48,9 +48,9 @@ func TestSpoolDedupeAcrossReopen(t *testing.T) {
 	sp := openTestSpool(t, dir)
 	now := time.Now()
 	d := &Dedupe{Env: "prod", Integration: "github", Key: "gh-1", EventID: "ev-1", Now: now, Expires: now.Add(time.Hour)}
-	if _, dup, err := sp.Append(d, []*Record{pendingRecord("a", "http://a:80", now, 0)}); err != nil || dup {
-		t.Fatal(dup, err)
-	}
+	b := batch("ev-1", "{}", now, "http://a:80")
+	b.Dedupe = d
+	mustAppend(t, sp, b)
 	sp.Close()
 	sp = openTestSpool(t, dir)
 	f := sp.(*pebbleSpool).filter
@@ -60,12 +60,12 @@ func TestSpoolDedupeAcrossReopen(t *testing.T) {
 	}
 	d2 := *d
 	d2.EventID = "ev-2"
-	if first, dup, err := sp.Append(&d2, nil); err != nil || !dup || first != "ev-1" {
-		t.Fatalf("after reopen: %q %v %v", first, dup, err)
+	if res, err := sp.Append(&Batch{EventID: "ev-2", Dedupe: &d2}); err != nil || !res.Duplicate || res.FirstID != "ev-1" {
+		t.Fatalf("after reopen: %+v %v", res, err)
 	}
-	// An expired record is not loaded: the filter answers no for it.
+	// An expired record, loaded or not, is no duplicate.
 	old := &Dedupe{Env: "prod", Integration: "github", Key: "gh-old", EventID: "ev-0", Now: now.Add(-2 * time.Hour), Expires: now.Add(-time.Hour)}
-	if _, _, err := sp.Append(old, nil); err != nil {
+	if _, err := sp.Append(&Batch{EventID: "ev-0", Dedupe: old}); err != nil {
 		t.Fatal(err)
 	}
 	sp.Close()
@@ -73,8 +73,10 @@ func TestSpoolDedupeAcrossReopen(t *testing.T) {
 	defer sp.Close()
 	f = sp.(*pebbleSpool).filter
 	eventually(t, 5*time.Second, "filter loaded", f.ready.Load)
-	if f.mayContain(dedupeSuffix(old)) { // one key loaded: no false positive to speak of
-		t.Fatal("an expired record was loaded")
+	again := *old
+	again.EventID, again.Now, again.Expires = "ev-00", now, now.Add(time.Hour)
+	if res, err := sp.Append(&Batch{EventID: "ev-00", Dedupe: &again}); err != nil || res.Duplicate {
+		t.Fatalf("an expired record made a duplicate: %+v %v", res, err)
 	}
 }
 

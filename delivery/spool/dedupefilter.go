@@ -1,4 +1,4 @@
-package delivery
+package spool
 
 import (
 	"hash/maphash"

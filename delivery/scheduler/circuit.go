@@ -1,4 +1,4 @@
-package delivery
+package scheduler
 
 import "time"
 
@@ -35,7 +35,8 @@ func (c *circuit) blocked(now time.Time) bool {
 }
 
 // record notes an attempt's outcome and reports whether the circuit
-// changed from closed to open or back.
+// changed state: closed to open, a failed probe back to open, or closed
+// again.
 func (c *circuit) record(ok bool, now time.Time, o *Options) (changed bool) {
 	if ok {
 		changed = c.open
@@ -48,6 +49,7 @@ func (c *circuit) record(ok bool, now time.Time, o *Options) (changed bool) {
 		c.probing = false
 		c.cooldown = min(2*c.cooldown, o.CircuitMaxCooldown)
 		c.until = now.Add(c.cooldown)
+		return true
 	case !c.open && c.fails >= o.CircuitThreshold:
 		c.open = true
 		c.cooldown = o.CircuitCooldown
@@ -55,4 +57,16 @@ func (c *circuit) record(ok bool, now time.Time, o *Options) (changed bool) {
 		return true
 	}
 	return false
+}
+
+// state names the circuit's state at now: closed, open (resting), or
+// half_open (its probe may go, or is under way).
+func (c *circuit) state(now time.Time) string {
+	switch {
+	case !c.open:
+		return "closed"
+	case c.probing || !now.Before(c.until):
+		return "half_open"
+	}
+	return "open"
 }

@@ -1,0 +1,135 @@
+package sender
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// signer holds pools of keyed hashes for one environment secret, so that
+// an attempt does not redo the HMAC key schedule.
+type signer struct {
+	secret []byte
+	nango  sync.Pool // HMAC-SHA256 keyed with the secret
+	std    sync.Pool // HMAC-SHA256 keyed with the Standard Webhooks key
+	plain  sync.Pool // SHA-256
+}
+
+func newSigner(secret string) (*signer, error) {
+	key, err := standardKey(secret)
+	if err != nil {
+		return nil, err
+	}
+	sg := &signer{secret: []byte(secret)}
+	sg.nango.New = func() any { return hmac.New(sha256.New, sg.secret) }
+	sg.std.New = func() any { return hmac.New(sha256.New, key) }
+	sg.plain.New = func() any { return sha256.New() }
+	return sg, nil
+}
+
+// signers caches a signer per secret; it is cleared when it holds
+// maxSigners (secrets are per environment, so few).
+var signers = struct {
+	sync.RWMutex
+	m map[string]*signer
+}{m: map[string]*signer{}}
+
+const maxSigners = 1024
+
+func signerFor(secret string) (*signer, error) {
+	signers.RLock()
+	sg := signers.m[secret]
+	signers.RUnlock()
+	if sg != nil {
+		return sg, nil
+	}
+	sg, err := newSigner(secret)
+	if err != nil {
+		return nil, err
+	}
+	signers.Lock()
+	if len(signers.m) >= maxSigners {
+		clear(signers.m)
+	}
+	signers.m[secret] = sg
+	signers.Unlock()
+	return sg, nil
+}
+
+// Signatures are the signature header values of one attempt.
+type Signatures struct {
+	NangoHMAC   string // X-Nango-Hmac-Sha256: hex HMAC-SHA256(secret, body)
+	NangoLegacy string // X-Nango-Signature: hex SHA-256(secret ‖ body)
+	Standard    string // webhook-signature: v1,<base64 HMAC-SHA256(key, id.ts.body)>
+}
+
+// Sign computes the signature headers of a body under an environment
+// secret, for delivery id and Unix timestamp ts. The body is read once,
+// in pieces, so that a large one need not be in memory.
+func Sign(secret, id string, ts int64, body io.Reader) (Signatures, error) {
+	sg, err := signerFor(secret)
+	if err != nil {
+		return Signatures{}, err
+	}
+	nango := sg.nango.Get().(hash.Hash)
+	plain := sg.plain.Get().(hash.Hash)
+	std := sg.std.Get().(hash.Hash)
+	defer sg.nango.Put(nango)
+	defer sg.plain.Put(plain)
+	defer sg.std.Put(std)
+	nango.Reset()
+	plain.Reset()
+	std.Reset()
+	plain.Write(sg.secret)
+	var tsb [20]byte
+	std.Write([]byte(id))
+	std.Write([]byte{'.'})
+	std.Write(strconv.AppendInt(tsb[:0], ts, 10))
+	std.Write([]byte{'.'})
+	if _, err := copyBuffer(io.MultiWriter(nango, plain, std), body); err != nil {
+		return Signatures{}, fmt.Errorf("sender: reading the body to sign: %w", err)
+	}
+	var buf [sha256.Size]byte
+	return Signatures{
+		NangoHMAC:   hex.EncodeToString(nango.Sum(buf[:0])),
+		NangoLegacy: hex.EncodeToString(plain.Sum(buf[:0])),
+		Standard:    "v1," + base64.StdEncoding.EncodeToString(std.Sum(buf[:0])),
+	}, nil
+}
+
+// copyBuffer copies with a pooled 32 KiB buffer.
+func copyBuffer(w io.Writer, r io.Reader) (int64, error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	return io.CopyBuffer(w, r, *bp)
+}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// standardKey returns the Standard Webhooks key: the base64 after whsec_,
+// else the secret's bytes.
+func standardKey(secret string) ([]byte, error) {
+	b64, ok := strings.CutPrefix(secret, "whsec_")
+	if !ok {
+		return []byte(secret), nil
+	}
+	key, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, fmt.Errorf("sender: decoding whsec_ secret: %w", err)
+	}
+	return key, nil
+}
+
+// CheckSecret reports whether secret can sign (a whsec_ secret must be
+// base64), for validating configuration before it is used.
+func CheckSecret(secret string) error {
+	_, err := standardKey(secret)
+	return err
+}
