@@ -1,7 +1,9 @@
 package delivery
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -11,13 +13,19 @@ import (
 	"github.com/edgehook/edgehook/delivery/spool"
 )
 
+// errCircuitOpen is the error of an attempt failed without a request
+// because its destination's circuit is open.
+var errCircuitOpen = errors.New("not sent: the destination's circuit is open after repeated failures")
+
 // attempt is the scheduler's Attempt: it leases one due delivery of dest,
 // sends it, and records the result in the spool: removed when delivered,
 // gone on 410, else rescheduled per the schedule or dead-lettered. A
 // failure of ours (the secret or the body unavailable) makes no attempt:
 // the delivery waits Options.LocalRetry and the destination is not
-// blamed.
-func (s *Service) attempt(dest string) scheduler.Report {
+// blamed. While dest's circuit is open, the scheduler grants fail-fast
+// attempts: failed without a request, so that the schedule runs its
+// course.
+func (s *Service) attempt(dest string, g scheduler.Grant) scheduler.Report {
 	now := s.opts.Now()
 	ds, _, err := s.spool.Lease(dest, now, 1, s.ttl)
 	if err != nil {
@@ -27,6 +35,11 @@ func (s *Service) attempt(dest string) scheduler.Report {
 		return scheduler.Report{Empty: true}
 	}
 	d := ds[0]
+	if g == scheduler.GrantFailFast {
+		a := spool.Attempt{At: now, Error: errCircuitOpen.Error()}
+		s.record(d, a, sender.Outcome{Err: errCircuitOpen})
+		return scheduler.Report{FailFast: true}
+	}
 	req, err := s.request(d)
 	if err != nil {
 		s.release(d, err)
@@ -108,7 +121,11 @@ func (s *Service) record(d *spool.Delivery, a spool.Attempt, o sender.Outcome) {
 	if state == "delivered" {
 		return
 	}
-	s.log.Info("delivery: attempt failed", "delivery", d.ID, "event", d.EventID, "env", d.Env,
+	level := slog.LevelInfo
+	if errors.Is(o.Err, errCircuitOpen) {
+		level = slog.LevelDebug // one line per circuit change says it
+	}
+	s.log.Log(context.Background(), level, "delivery: attempt failed", "delivery", d.ID, "event", d.EventID, "env", d.Env,
 		"integration", d.Integration, "destination", d.Dest, "attempt", d.Attempts+1,
 		"status", o.Status, "err", a.Error, "state", state, "trace_id", traceID(d.TraceParent))
 }

@@ -114,10 +114,13 @@ func (s *Scheduler) route(d *dest, now time.Time) {
 		}
 	case d.due.After(now):
 		s.timers.wake(d, d.due)
-	case d.probing:
-		// its probe's report routes it
-	case d.blocked(now):
-		s.timers.wake(d, d.until)
+	case d.blocked(now): // resting, or its probe in flight: due work fails fast
+		if !d.inRing && d.fast < s.o.cap() {
+			s.ring.push(d)
+		}
+		if !d.probing {
+			s.timers.wake(d, d.until) // the probe when the rest ends
+		}
 	case !d.inRing && d.inflight < d.maxInflight(&s.o):
 		s.ring.push(d)
 	}
@@ -139,7 +142,14 @@ func (s *Scheduler) pump(now time.Time) {
 	budget := s.o.slowBudget()
 	for n := s.ring.len(); n > 0 && s.inflight < s.o.Workers; n-- {
 		d := s.ring.pop()
-		if d.due.IsZero() || d.due.After(now) || !d.allow(now) {
+		if d.due.IsZero() || d.due.After(now) {
+			s.route(d, now)
+			continue
+		}
+		if d.blocked(now) {
+			if d.fast < s.o.cap() {
+				s.grant(d, GrantFailFast, now)
+			}
 			s.route(d, now)
 			continue
 		}
@@ -151,7 +161,7 @@ func (s *Scheduler) pump(now time.Time) {
 			s.ring.push(d) // slow destinations share half the pool
 			continue
 		}
-		s.grant(d, now)
+		s.grant(d, GrantSend, now)
 		if d.inflight < d.maxInflight(&s.o) {
 			s.ring.push(d)
 		}
@@ -172,8 +182,12 @@ func (s *Scheduler) reclassify(d *dest, now time.Time) {
 }
 
 // grant runs one attempt of d in a worker.
-func (s *Scheduler) grant(d *dest, now time.Time) {
-	d.circuit.started()
+func (s *Scheduler) grant(d *dest, g Grant, now time.Time) {
+	if g == GrantFailFast {
+		d.fast++
+	} else {
+		d.circuit.started()
+	}
 	d.inflight++
 	d.started = append(d.started, now)
 	s.inflight++
@@ -184,15 +198,15 @@ func (s *Scheduler) grant(d *dest, now time.Time) {
 	err := s.pool.Submit(func() {
 		defer s.running.Done()
 		start := s.o.Now()
-		r := s.attempt(d.key)
+		r := s.attempt(d.key, g)
 		if r.Latency <= 0 {
 			r.Latency = s.o.Now().Sub(start)
 		}
-		s.reports <- report{Report: r, d: d, start: now}
+		s.reports <- report{Report: r, d: d, g: g, start: now}
 	})
 	if err != nil {
 		s.running.Done()
-		s.handle(report{Report: Report{Local: true, Error: err.Error()}, d: d, start: now})
+		s.handle(report{Report: Report{Local: true, Error: err.Error()}, d: d, g: g, start: now})
 	}
 }
 
@@ -208,9 +222,13 @@ func (s *Scheduler) handle(r report) {
 		s.slowInflight--
 	}
 	d.finished(r.start)
+	if r.g == GrantFailFast {
+		d.fast--
+	}
 	switch {
+	case r.FailFast:
 	case r.Empty || r.Local:
-		if d.probing { // the probe did not happen
+		if r.g == GrantSend && d.probing { // the probe did not happen
 			d.probing = false
 		}
 		if r.Local && r.Error != "" {
@@ -233,10 +251,10 @@ func (s *Scheduler) handle(r report) {
 // circuitChanged logs a circuit's change; an opened circuit lets the
 // spool drop what it keeps in memory for the destination.
 func (s *Scheduler) circuitChanged(d *dest, now time.Time) {
+	s.q.Rest(d.key, d.open)
 	if d.open {
 		s.log.Warn("scheduler: destination circuit opened", "destination", d.key, "state", d.state(now),
 			"rest", d.cooldown.String(), "last_error", d.lastErr)
-		s.q.Idle(d.key)
 		return
 	}
 	s.log.Info("scheduler: destination circuit closed", "destination", d.key)

@@ -19,6 +19,7 @@ type dq struct {
 	leased  map[string]*leaseOf // by delivery id
 	writing map[string]struct{} // ids written, not yet published
 	pending int                 // pending deliveries stored, leased or not
+	resting bool                // its circuit is open: scans load what is asked, no more
 	dropped bool                // removed from the spool's map: look it up again
 }
 
@@ -196,6 +197,9 @@ func (p *pebbleSpool) scan(q *dq, cl, want int) error {
 	w := &q.win[cl]
 	p.scans.Add(1)
 	room := min(p.o.ScanBatch, p.o.PerDestCached, max(p.o.MaxCached-int(p.cached.Load()), 0))
+	if q.resting {
+		room = 0
+	}
 	n := max(want, room)
 	pfx := queuePrefix(q.key, cl)
 	lo := append(bytes.Clone(pfx), w.lim...)
@@ -297,14 +301,19 @@ func (p *pebbleSpool) end(q *dq, l *leaseOf, written bool, pendingDelta int, nex
 	p.unlockDQ(q)
 }
 
-// Idle implements Spool: dest's windows are emptied and bounded at -∞.
-func (p *pebbleSpool) Idle(dest string) {
+// Rest implements Spool: a resting destination's windows are emptied and
+// bounded at -∞; its scans then load only what a Lease asks for, so they
+// stay empty but for that.
+func (p *pebbleSpool) Rest(dest string, resting bool) {
 	q := p.lockDQ(dest, false)
 	if q == nil {
 		return
 	}
-	for i := range q.win {
-		p.uncache(q.win[i].clear())
+	q.resting = resting
+	if resting {
+		for i := range q.win {
+			p.uncache(q.win[i].clear())
+		}
 	}
 	p.unlockDQ(q)
 }

@@ -67,9 +67,10 @@ type Spool interface {
 	// Destinations returns every destination with unleased deliveries and
 	// when its earliest is due, as Next does.
 	Destinations(now time.Time) []DestDue
-	// Idle says the caller will not lease from dest for a while (its
-	// circuit is open); the spool may drop what it keeps in memory for it.
-	Idle(dest string)
+	// Rest says dest's circuit opened (resting) or closed again. While it
+	// rests the spool keeps nothing in memory for it beyond what a Lease
+	// asks for.
+	Rest(dest string, resting bool)
 	// Expire removes dedupe records expired at now and dead letters older
 	// than deadBefore, up to max of each, and reports how many it removed.
 	Expire(now, deadBefore time.Time, max int) (int, error)

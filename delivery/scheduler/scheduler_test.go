@@ -1,0 +1,257 @@
+package scheduler
+
+import (
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/edgehook/edgehook/delivery/spool"
+)
+
+// The tests run the real scheduler over the real spool; only the
+// destinations are played by the attempt function: each leases one
+// delivery, waits as its destination would and records the outcome.
+
+var testLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// behaviour is how a played destination answers.
+type behaviour struct {
+	delay   time.Duration
+	healthy bool
+}
+
+type rig struct {
+	t     *testing.T
+	sp    spool.Spool
+	s     *Scheduler
+	mu    sync.Mutex
+	dests map[string]behaviour
+	log   []grantLog
+	evs   int
+}
+
+type grantLog struct {
+	dest string
+	g    Grant
+	at   time.Time
+	id   string
+}
+
+func newRig(t *testing.T, o Options) *rig {
+	r := &rig{t: t, dests: map[string]behaviour{}}
+	sp, err := spool.Open(spool.Options{Dir: "/spool", FS: vfs.NewMem(), Logger: testLog, MaxBytes: 1 << 30, MinFree: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.sp = sp
+	o.Logger = testLog
+	if r.s, err = New(sp, r.attempt, o); err != nil {
+		t.Fatal(err)
+	}
+	r.s.Start()
+	t.Cleanup(func() {
+		r.s.Stop(10 * time.Second)
+		sp.Close()
+	})
+	return r
+}
+
+func (r *rig) attempt(dest string, g Grant) Report {
+	now := time.Now()
+	ds, _, err := r.sp.Lease(dest, now, 1, time.Minute)
+	if err != nil {
+		return Report{Local: true, Error: err.Error()}
+	}
+	if len(ds) == 0 {
+		return Report{Empty: true}
+	}
+	d := ds[0]
+	r.mu.Lock()
+	b := r.dests[dest]
+	r.log = append(r.log, grantLog{dest: dest, g: g, at: now, id: d.ID})
+	r.mu.Unlock()
+	if g == GrantFailFast {
+		r.sp.Reschedule(d, spool.Attempt{At: now, Error: "circuit open"}, now.Add(time.Hour))
+		return Report{FailFast: true}
+	}
+	time.Sleep(b.delay)
+	a := spool.Attempt{At: now, Duration: time.Since(now), Status: 200}
+	if !b.healthy {
+		a.Status = 503
+		r.sp.Reschedule(d, a, time.Now().Add(time.Hour))
+	} else {
+		r.sp.Ack(d, a, nil)
+	}
+	return Report{Healthy: b.healthy, Latency: a.Duration}
+}
+
+// add appends n deliveries for dest, which behaves as b, and announces
+// them.
+func (r *rig) add(dest string, b behaviour, n int) {
+	r.mu.Lock()
+	r.dests[dest] = b
+	r.mu.Unlock()
+	now := time.Now()
+	for range n {
+		r.evs++
+		ev := "ev" + strconv.Itoa(r.evs)
+		_, err := r.sp.Append(&spool.Batch{EventID: ev, Bodies: []spool.BodyIn{{Payload: []byte("{}")}},
+			Deliveries: []*spool.Delivery{{ID: ev, EventID: ev, Env: "prod", URL: dest + "/h", Dest: dest, Created: now, Due: now}}})
+		if err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	r.s.Notify(dest, now)
+}
+
+// grants returns the grants made so far.
+func (r *rig) grants() []grantLog {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]grantLog(nil), r.log...)
+}
+
+func (r *rig) waitGrants(n int, d time.Duration) []grantLog {
+	r.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		if g := r.grants(); len(g) >= n {
+			return g
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("%d grants after %v, want %d", len(r.grants()), d, n)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// Destinations with backlogs are served in turn: over any stretch of
+// grants, no destination gets far more than another.
+func TestRoundRobin(t *testing.T) {
+	r := newRig(t, Options{Workers: 8, PerDest: 1})
+	dests := []string{"http://a:80", "http://b:80", "http://c:80", "http://d:80"}
+	for _, d := range dests {
+		r.add(d, behaviour{delay: 2 * time.Millisecond, healthy: true}, 30)
+	}
+	g := r.waitGrants(120, 10*time.Second)
+	count := map[string]int{}
+	for i, gl := range g {
+		count[gl.dest]++
+		for _, d := range dests {
+			if i >= 8 && count[d] < (i+1)/len(dests)-2 {
+				t.Fatalf("after %d grants %s had %d: %v", i+1, d, count[d], count)
+			}
+		}
+	}
+}
+
+// Slow destinations share half the pool: however many there are, a fresh
+// delivery to a healthy destination is granted at once.
+func TestSlowDestinationsShareHalfThePool(t *testing.T) {
+	r := newRig(t, Options{Workers: 16, SlowLatency: 50 * time.Millisecond})
+	for i := range 12 {
+		r.add("http://slow"+strconv.Itoa(i)+":80", behaviour{delay: 400 * time.Millisecond, healthy: true}, 10)
+	}
+	// By now each has finished an attempt, so all are known to be slow
+	// (until then a destination may hold up to its initial limit).
+	time.Sleep(1500 * time.Millisecond)
+	sent := time.Now()
+	before := len(r.grants())
+	r.add("http://healthy:80", behaviour{healthy: true}, 1)
+	for {
+		g := r.grants()
+		found := false
+		for _, gl := range g[before:] {
+			found = found || gl.dest == "http://healthy:80"
+		}
+		if found {
+			break
+		}
+		if time.Since(sent) > 2*time.Second {
+			t.Fatal("a healthy destination waited behind slow ones")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if wait := time.Since(sent); wait > 300*time.Millisecond { // without the slow lane: ~400 ms, or never
+
+		t.Fatalf("a healthy destination waited %v behind slow ones", wait)
+	}
+	ds, _ := r.s.Destinations()
+	inflight := 0
+	for _, d := range ds {
+		if d.Slow {
+			inflight += d.InFlight
+		}
+	}
+	if inflight > 8 {
+		t.Fatalf("slow destinations hold %d of 16 workers", inflight)
+	}
+}
+
+// A fast destination's limit grows to the cap; a slow one's falls.
+func TestAdaptiveLimit(t *testing.T) {
+	r := newRig(t, Options{Workers: 256, SlowLatency: 50 * time.Millisecond})
+	r.add("http://fast:80", behaviour{delay: time.Millisecond, healthy: true}, 200)
+	r.add("http://slow:80", behaviour{delay: 200 * time.Millisecond, healthy: true}, 40)
+	time.Sleep(time.Second)
+	ds, _ := r.s.Destinations()
+	for _, d := range ds {
+		switch d.Destination {
+		case "http://fast:80":
+			if d.Limit != 32 && d.Due != nil {
+				t.Errorf("fast destination's limit %d, want the cap 32", d.Limit)
+			}
+		case "http://slow:80":
+			if d.Limit > 8 || !d.Slow {
+				t.Errorf("slow destination: limit %d, slow %v; want ≤ 8 (32 × 50ms ÷ 200ms)", d.Limit, d.Slow)
+			}
+		}
+	}
+}
+
+// After consecutive failures the circuit opens: the destination gets one
+// probe per rest, and its other due deliveries fail fast, without a
+// request, so their schedule runs on.
+func TestOpenCircuitFailsFast(t *testing.T) {
+	r := newRig(t, Options{Workers: 16, CircuitThreshold: 2, CircuitCooldown: 200 * time.Millisecond})
+	r.add("http://down:80", behaviour{healthy: false}, 30)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		fast := 0
+		for _, g := range r.grants() {
+			if g.g == GrantFailFast {
+				fast++
+			}
+		}
+		if fast+2 >= 30 { // all but the first failures failed fast
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 30 deliveries failed fast", fast)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(450 * time.Millisecond)
+	r.add("http://down:80", behaviour{healthy: false}, 1)
+	time.Sleep(100 * time.Millisecond)
+	sends := 0
+	for _, g := range r.grants() {
+		if g.g == GrantSend {
+			sends++
+		}
+	}
+	// Up to 4 at once before the circuit opened, then about one probe per
+	// rest (200 ms, then 400 ms).
+	if sends > 4+3 {
+		t.Fatalf("%d requests reached a destination whose circuit is open", sends)
+	}
+	ds, _ := r.s.Destinations()
+	if len(ds) != 1 || ds[0].State == "closed" {
+		t.Fatalf("destination state %+v", ds)
+	}
+}
