@@ -29,6 +29,9 @@ func (w *Worker) run(cl *config.Claim) {
 	case errors.Is(err, config.ErrTaskCancelled):
 		log.Info("hooks: task cancelled: its connection is gone or being deleted")
 		return
+	case errors.Is(err, config.ErrClaimLost):
+		log.Warn("hooks: claim lost before the attempt; another instance takes the task")
+		return
 	case err != nil:
 		w.fail(cl, log, err, config.Failure{Uncounted: true, RetryAt: retryAt})
 		return

@@ -117,9 +117,10 @@ type Worker struct {
 	counts   [3]atomic.Int64 // pending, running, failed at the last scan
 	failures atomic.Int64
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
 }
 
 // New returns a Worker over store. Its hooks' requests go through
@@ -163,10 +164,13 @@ func (w *Worker) Start(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the worker: attempts in flight are interrupted and
-// recorded as failed, then the lease is revoked so that no claim outlives
-// the worker.
-func (w *Worker) Close() {
+// Close stops the worker: it claims nothing more, cancels the context of
+// the attempts in flight and waits for them to end (a request already
+// sent ends within the attempt timeout) and be recorded, then revokes the
+// lease so that no claim outlives the worker. Later calls do nothing.
+func (w *Worker) Close() { w.closeOnce.Do(w.close) }
+
+func (w *Worker) close() {
 	w.cancel()
 	w.wg.Wait()
 	for range cap(w.sem) { // wait for the attempts
