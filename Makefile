@@ -14,7 +14,7 @@ run: build
 
 # Every test, then the concurrent packages again under the race detector
 # (it needs cgo, so it is skipped where no C compiler is found).
-RACE_PKGS := ./delivery/... ./config/ ./gateway/ ./matchers/ ./plugins/...
+RACE_PKGS := ./delivery/... ./config/ ./gateway/ ./hooks/ ./matchers/ ./plugins/...
 test: lint
 	$(GO) test -count=1 -timeout 12m $(PKGS)
 	@if [ "$$($(GO) env CGO_ENABLED)" = 1 ]; then \

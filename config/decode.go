@@ -177,6 +177,9 @@ func DecodeConnection(raw []byte, id string) (*Connection, error) {
 			return nil, err
 		}
 	}
+	if c.Status != "" && c.Status != StatusDeleting {
+		return nil, invalidf("config: connection: status %q: only %q is known", c.Status, StatusDeleting)
+	}
 	if _, err := routesOf(c.Config); err != nil {
 		return nil, err
 	}

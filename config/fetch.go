@@ -113,6 +113,9 @@ func (c *Cache) missConn(ctx context.Context, k []byte, env, integ, id string) (
 			c.log.Error("config: stored connection is unusable", "environment", env, "integration", integ, "connection", id, "revision", kv.ModRevision, "err", err)
 			return badConn, rev, nil
 		}
+		if conn.Status == StatusDeleting { // unmatched, also when routed by id
+			return negConn, rev, nil
+		}
 		return connEntry(provisionConn(id, conn)), rev, nil
 	})
 }

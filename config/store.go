@@ -118,17 +118,25 @@ func (s *Store) GetIntegration(ctx context.Context, env, name string) (*Integrat
 	return DecodeIntegration(raw)
 }
 
-// GetConnection returns connection id of integration integ, or an error
-// wrapping ErrNotFound.
+// GetConnection returns connection id of integration integ, with the
+// status of its lifecycle hooks in Hooks, or an error wrapping ErrNotFound.
 func (s *Store) GetConnection(ctx context.Context, env, integ, id string) (*Connection, error) {
 	if checkNames(env, integ, id) != nil {
 		return nil, fmt.Errorf("config: connection %q: %w", id, ErrNotFound)
 	}
-	raw, err := s.get(ctx, "connection", connKey(s.prefix, env, integ, id))
+	st, err := s.readConn(ctx, env, integ, id)
 	if err != nil {
 		return nil, err
 	}
-	return DecodeConnection(raw, id)
+	if st.connKV == nil {
+		return nil, fmt.Errorf("config: connection %q: %w", id, ErrNotFound)
+	}
+	c, err := DecodeConnection(st.connKV.Value, id)
+	if err != nil {
+		return nil, err
+	}
+	c.Hooks = st.hookView()
+	return c, nil
 }
 
 // get reads one key; a missing key is an error wrapping ErrNotFound.

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/edgehook/edgehook/provider"
 )
 
 // maxTxnAttempts bounds the optimistic retries of a connection write that
@@ -25,17 +28,16 @@ const (
 // errContended is returned when a connection write kept conflicting.
 var errContended = errors.New("config: connection write conflicted too many times")
 
-// connWrite is one connection change: the new value (nil to delete) and its
-// index entries.
-type connWrite struct {
-	env, integ, id string
-	val            []byte
-	routes         []route
-}
-
 // PutConnection validates raw and stores it as connection id of integration
 // integ, updating its routing index entries in the same transaction. The
 // integration must exist (else an error wrapping ErrNotFound).
+//
+// Creating a connection whose provider has a post-creation hook (SPEC §9)
+// stores its hook task in the same transaction, unless the connection
+// already has one of the config fields the hook sets; the returned value
+// then shows the hook pending. An update runs no hook and keeps the stored
+// values of those fields unless raw names them. A connection being deleted
+// cannot be written (ErrConflict).
 func (s *Store) PutConnection(ctx context.Context, env, integ, id string, raw []byte) (*Connection, error) {
 	if err := checkNames(env, integ, id); err != nil {
 		return nil, err
@@ -44,26 +46,113 @@ func (s *Store) PutConnection(ctx context.Context, env, integ, id string, raw []
 	if err != nil {
 		return nil, err
 	}
-	routes, _ := routesOf(c.Config) // validated by DecodeConnection
-	val, err := json.Marshal(c)
-	if err != nil {
-		return nil, fmt.Errorf("config: encoding connection: %w", err)
+	if c.Status != "" || c.Hooks != nil {
+		return nil, invalidf("config: connection: status and hooks are set by the gateway, not written")
 	}
-	w := connWrite{env: env, integ: integ, id: id, val: val, routes: routes}
-	if err := s.writeConn(ctx, w); err != nil {
-		return nil, err
-	}
-	return c, nil
+	var out *Connection
+	err = s.retryConn(ctx, id, func(ctx context.Context) (bool, error) {
+		st, err := s.readConn(ctx, env, integ, id)
+		if err != nil {
+			return false, err
+		}
+		if st.integKV == nil {
+			return true, fmt.Errorf("config: integration %q: %w", integ, ErrNotFound)
+		}
+		next, ops, err := s.putOps(st, c)
+		if err != nil {
+			return true, err
+		}
+		txn, err := s.cli.Txn(ctx).If(s.unchanged(st)...).Then(ops...).Commit()
+		if err != nil {
+			return false, fmt.Errorf("config: writing connection %q: %w", id, err)
+		}
+		out = next
+		return txn.Succeeded, nil
+	})
+	return out, err
 }
 
-// DeleteConnection removes connection id of integration integ and its index
-// entries in one transaction; a missing connection is an error wrapping
-// ErrNotFound.
+// putOps derives the connection to store from the submitted c and the
+// state st, and the operations that store it.
+func (s *Store) putOps(st *connState, c *Connection) (*Connection, []clientv3.Op, error) {
+	if st.conn != nil && st.conn.Status == StatusDeleting {
+		return nil, nil, fmt.Errorf("config: connection %q is being deleted: %w", st.id, ErrConflict)
+	}
+	hooks, _, err := s.hooks(st)
+	if err != nil {
+		return nil, nil, err
+	}
+	next := *c
+	next.Config = maps.Clone(c.Config)
+	var task *Task
+	switch {
+	case st.connKV == nil:
+		if hooks.PostCreation && !hasAny(c.Config, hooks.Fields) {
+			task = newTask(st.env, st.integ, st.id, provider.PostConnectionCreation, time.Now())
+			next.Hooks = map[string]*HookStatus{task.Hook: task.view()}
+		}
+	case st.conn != nil:
+		for _, f := range hooks.Fields {
+			if v, stored := st.conn.Config[f]; stored && !has(c.Config, f) {
+				if next.Config == nil {
+					next.Config = map[string]json.RawMessage{}
+				}
+				next.Config[f] = v
+			}
+		}
+		next.Hooks = st.hookView()
+	}
+	routes, err := routesOf(next.Config)
+	if err != nil {
+		return nil, nil, err
+	}
+	val, err := storedValue(&next)
+	if err != nil {
+		return nil, nil, err
+	}
+	ops := s.connOps(st, val, routes)
+	if task != nil {
+		ops = append(ops, clientv3.OpPut(task.key(s.prefix, spaceOpen), task.encode()))
+	}
+	return &next, ops, nil
+}
+
+func has(m map[string]json.RawMessage, k string) bool {
+	_, ok := m[k]
+	return ok
+}
+
+func hasAny(m map[string]json.RawMessage, keys []string) bool {
+	for _, k := range keys {
+		if has(m, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// DeleteConnection removes connection id of integration integ at once,
+// with its index entries and hook tasks, in one transaction, skipping any
+// pre-deletion hook; a missing connection is an error wrapping ErrNotFound.
+// BeginDeleteConnection is the deletion that runs the hook.
 func (s *Store) DeleteConnection(ctx context.Context, env, integ, id string) error {
 	if err := checkNames(env, integ, id); err != nil {
 		return err
 	}
-	return s.writeConn(ctx, connWrite{env: env, integ: integ, id: id})
+	return s.retryConn(ctx, id, func(ctx context.Context) (bool, error) {
+		st, err := s.readConn(ctx, env, integ, id)
+		if err != nil {
+			return false, err
+		}
+		if st.connKV == nil {
+			return true, fmt.Errorf("config: connection %q: %w", id, ErrNotFound)
+		}
+		txn, err := s.cli.Txn(ctx).If(s.unchanged(st)...).Then(s.removeOps(st)...).Commit()
+		if err != nil {
+			return false, fmt.Errorf("config: deleting connection %q: %w", id, err)
+		}
+		return txn.Succeeded, nil
+	})
 }
 
 func checkNames(env, integ, id string) error {
@@ -76,14 +165,13 @@ func checkNames(env, integ, id string) error {
 	return checkName("connection", id)
 }
 
-// writeConn applies w with optimistic concurrency: it reads the current
-// value, derives the index entries to remove and add, and commits only if
-// the connection did not change meanwhile; otherwise it backs off and
+// retryConn runs try, an optimistic read-and-commit of connection id,
+// until it reports done or fails; between conflicts it backs off and
 // retries, within ctx.
-func (s *Store) writeConn(ctx context.Context, w connWrite) error {
+func (s *Store) retryConn(ctx context.Context, id string, try func(context.Context) (done bool, err error)) error {
 	backoff := minTxnBackoff
 	for range maxTxnAttempts {
-		done, err := s.tryWriteConn(ctx, w)
+		done, err := try(ctx)
 		if done || err != nil {
 			return err
 		}
@@ -91,89 +179,43 @@ func (s *Store) writeConn(ctx context.Context, w connWrite) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("config: connection %q: %w", w.id, ctx.Err())
+			return fmt.Errorf("config: connection %q: %w", id, ctx.Err())
 		case <-t.C:
 		}
 		backoff = min(2*backoff, maxTxnBackoff)
 	}
-	return fmt.Errorf("config: connection %q: %w", w.id, errContended)
+	return fmt.Errorf("config: connection %q: %w", id, errContended)
 }
 
-func (s *Store) tryWriteConn(ctx context.Context, w connWrite) (bool, error) {
-	ck := connKey(s.prefix, w.env, w.integ, w.id)
-	resp, err := s.cli.Get(ctx, ck)
-	if err != nil {
-		return false, fmt.Errorf("config: reading connection %q: %w", w.id, err)
-	}
-	var oldRev int64
-	var old []route
-	if len(resp.Kvs) > 0 {
-		oldRev = resp.Kvs[0].ModRevision
-		old = s.storedRoutes(resp.Kvs[0].Value, w.id)
-	} else if w.val == nil {
-		return true, fmt.Errorf("config: connection %q: %w", w.id, ErrNotFound)
-	}
-	conds := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(ck), "=", oldRev)}
-	ik := integKey(s.prefix, w.env, w.integ)
-	if w.val != nil {
-		conds = append(conds, clientv3.Compare(clientv3.Version(ik), ">", 0))
-	}
-	txn, err := s.cli.Txn(ctx).If(conds...).Then(s.connOps(ck, w, old)...).Commit()
-	if err != nil {
-		return false, fmt.Errorf("config: writing connection %q: %w", w.id, err)
-	}
-	if txn.Succeeded {
-		return true, nil
-	}
-	return s.integGone(ctx, w, ik)
-}
-
-// integGone tells a failed transaction caused by a missing integration
-// (final) from a concurrent change of the connection (retry).
-func (s *Store) integGone(ctx context.Context, w connWrite, ik string) (bool, error) {
-	if w.val == nil {
-		return false, nil
-	}
-	resp, err := s.cli.Get(ctx, ik, clientv3.WithCountOnly())
-	if err != nil {
-		return false, fmt.Errorf("config: reading integration %q: %w", w.integ, err)
-	}
-	if resp.Count == 0 {
-		return true, fmt.Errorf("config: integration %q: %w", w.integ, ErrNotFound)
-	}
-	return false, nil
-}
-
-// connOps are the operations of w: the connection put or delete, deletes of
-// index entries only in old, puts of entries only in the new value.
-func (s *Store) connOps(ck string, w connWrite, old []route) []clientv3.Op {
+// connOps are the operations that store val as the connection of st with
+// index entries routes: the put, deletes of entries only in the stored
+// value, puts of entries only in the new one.
+func (s *Store) connOps(st *connState, val string, routes []route) []clientv3.Op {
+	old := st.routes()
 	have := make(map[route]bool, len(old))
 	for _, r := range old {
 		have[r] = true
 	}
-	want := make(map[route]bool, len(w.routes))
-	ops := []clientv3.Op{clientv3.OpDelete(ck)}
-	if w.val != nil {
-		ops[0] = clientv3.OpPut(ck, string(w.val))
-	}
-	for _, r := range w.routes {
+	want := make(map[route]bool, len(routes))
+	ops := []clientv3.Op{clientv3.OpPut(connKey(s.prefix, st.env, st.integ, st.id), val)}
+	for _, r := range routes {
 		want[r] = true
 		if !have[r] {
-			ops = append(ops, clientv3.OpPut(routeKey(s.prefix, w.env, w.integ, r, w.id), ""))
+			ops = append(ops, clientv3.OpPut(routeKey(s.prefix, st.env, st.integ, r, st.id), ""))
 		}
 	}
 	for _, r := range old {
 		if !want[r] {
-			ops = append(ops, clientv3.OpDelete(routeKey(s.prefix, w.env, w.integ, r, w.id)))
+			ops = append(ops, clientv3.OpDelete(routeKey(s.prefix, st.env, st.integ, r, st.id)))
 		}
 	}
 	return ops
 }
 
-// storedRoutes are the index entries of a stored connection value. A value
-// that no longer decodes (written by hand) has none we can derive; its
-// entries are left for an operator to remove, and that is logged.
-func (s *Store) storedRoutes(raw []byte, id string) []route {
+// storedRoutesOf are the index entries of a stored connection value. A
+// value that no longer decodes (written by hand) has none we can derive;
+// its entries are left for an operator to remove, and that is logged.
+func storedRoutesOf(raw []byte, id string) []route {
 	var c Connection
 	if err := json.Unmarshal(raw, &c); err != nil {
 		slog.Error("config: stored connection does not decode; its index entries are kept", "connection", id, "err", err)

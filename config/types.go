@@ -42,7 +42,17 @@ type Connection struct {
 	Config             map[string]json.RawMessage `json:"config,omitempty"`
 	Credentials        map[string]json.RawMessage `json:"credentials,omitempty"`
 	WebhookURLOverride string                     `json:"webhook_url_override,omitempty"`
+	// Status is "deleting" while the provider's pre-deletion hook runs
+	// (SPEC §9), else empty. Only the gateway sets it.
+	Status string `json:"status,omitempty"`
+	// Hooks is never stored: reads fill it from the connection's lifecycle
+	// hook tasks, by hook name.
+	Hooks map[string]*HookStatus `json:"hooks,omitempty"`
 }
+
+// StatusDeleting is the Status of a connection waiting for its
+// pre-deletion hook; it has no routing index entries.
+const StatusDeleting = "deleting"
 
 // Env is a provisioned Environment, as the request path reads it.
 type Env struct {
@@ -76,6 +86,11 @@ type Provisioner func(providerID string, cfg provider.Config) (provider.Instance
 // ErrNotFound is returned when an environment, integration or connection
 // does not exist.
 var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned for a change the object's state does not allow
+// now (updating a connection that is being deleted, retrying a hook that
+// is done); the admin API answers it with 409.
+var ErrConflict = errors.New("conflict")
 
 // ValidationError is a value that failed decoding or validation; the admin
 // API answers it with 400.

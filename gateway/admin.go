@@ -83,6 +83,9 @@ func adminPath(p string) ([]string, bool) {
 
 func (s *Server) route(c context.Context, ctx *fasthttp.RequestCtx, seg []string) {
 	m := string(ctx.Method())
+	if s.hookRoute(c, ctx, seg, m) {
+		return
+	}
 	switch {
 	case len(seg) == 1:
 		s.object(ctx, m, func() (any, error) { return s.admin.GetEnvironment(c, seg[0]) },
@@ -147,6 +150,8 @@ func (s *Server) adminError(ctx *fasthttp.RequestCtx, err error) {
 		writeError(ctx, fasthttp.StatusBadRequest, "invalid", ve.Error())
 	case errors.Is(err, config.ErrNotFound), errors.Is(err, delivery.ErrNotFound):
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", err.Error())
+	case errors.Is(err, config.ErrConflict):
+		writeError(ctx, fasthttp.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, delivery.ErrBadStatus):
 		writeError(ctx, fasthttp.StatusBadRequest, "invalid", err.Error())
 	default:

@@ -36,6 +36,10 @@ type Admin interface {
 	PutConnection(ctx context.Context, env, integ, id string, raw []byte) (*config.Connection, error)
 	GetConnection(ctx context.Context, env, integ, id string) (*config.Connection, error)
 	DeleteConnection(ctx context.Context, env, integ, id string) error
+	// BeginDeleteConnection deletes a connection, or starts its
+	// pre-deletion hook and reports pending (SPEC §9).
+	BeginDeleteConnection(ctx context.Context, env, integ, id string) (*config.Connection, bool, error)
+	RetryHook(ctx context.Context, env, integ, id, name string) (*config.HookStatus, error)
 }
 
 // Spooler accepts events durably and answers the delivery admin calls;

@@ -19,10 +19,17 @@ func adminCommand(cmd string, args []string) error {
 	token := f.String("admin-token", envOr("admin-token", ""), "admin bearer token (EDGEHOOK_ADMIN_TOKEN)")
 	file := f.String("f", "", "JSON file to PUT (- for stdin)")
 	status := f.String("status", "dead", "deliveries to list: dead or pending")
+	force := f.Bool("force", false, "connection delete: remove at once, skipping the pre-deletion hook")
 	if err := f.Parse(reorder(args)); err != nil {
 		return err
 	}
 	method, path, err := adminRequest(cmd, f.Args(), *status)
+	if err == nil && *force {
+		if cmd != "connection" || method != http.MethodDelete {
+			return errors.New("-force applies to connection delete only")
+		}
+		path += "?force=true"
+	}
 	if err != nil {
 		return err
 	}
@@ -45,7 +52,7 @@ func reorder(args []string) []string {
 		a := args[i]
 		if strings.HasPrefix(a, "-") && a != "-" {
 			flags = append(flags, a)
-			if !strings.Contains(a, "=") && i+1 < len(args) {
+			if !strings.Contains(a, "=") && !isBoolFlag(a) && i+1 < len(args) {
 				flags = append(flags, args[i+1])
 				i++
 			}
@@ -55,6 +62,9 @@ func reorder(args []string) []string {
 	}
 	return append(flags, pos...)
 }
+
+// isBoolFlag reports whether a is a flag that takes no value.
+func isBoolFlag(a string) bool { return strings.TrimLeft(a, "-") == "force" }
 
 // adminRequest maps a sub-command and its arguments to a method and path.
 func adminRequest(cmd string, a []string, status string) (method, path string, err error) {
@@ -96,6 +106,12 @@ func adminRequest(cmd string, a []string, status string) (method, path string, e
 			return "", "", errors.New("deliveries: want ENV")
 		}
 		method, path = http.MethodGet, "/v1/environments/"+esc(a[0])+"/deliveries?status="+url.QueryEscape(status)
+	case "hook":
+		if len(a) != 5 || a[0] != "retry" {
+			return "", "", errors.New("hook: want retry ENV INTEGRATION ID HOOK")
+		}
+		method = http.MethodPost
+		path = "/v1/environments/" + esc(a[1]) + "/integrations/" + esc(a[2]) + "/connections/" + esc(a[3]) + "/hooks/" + esc(a[4]) + "/retry"
 	case "retry":
 		if len(a) != 2 {
 			return "", "", errors.New("retry: want ENV DELIVERY_ID")

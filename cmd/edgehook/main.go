@@ -13,7 +13,10 @@ commands:
   serve                                   run the gateway (see: edgehook serve -h)
   env get|put ENV [-f FILE]               read or write an environment
   integration get|put ENV NAME [-f FILE]  read or write an integration
-  connection get|put|delete ENV INTEGRATION ID [-f FILE]
+  connection get|put|delete ENV INTEGRATION ID [-f FILE] [-force]
+                                          (-force: delete at once, skipping a pre-deletion hook)
+  hook retry ENV INTEGRATION ID HOOK      run a connection's failed lifecycle hook again
+                                          (post_connection_creation, pre_connection_deletion)
   deliveries ENV [-status dead|pending]   list dead or pending deliveries
   retry ENV DELIVERY_ID                   retry a dead delivery
 
@@ -30,7 +33,7 @@ func main() {
 	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
 	case "serve":
 		err = serve(args)
-	case "env", "integration", "connection", "deliveries", "retry":
+	case "env", "integration", "connection", "deliveries", "retry", "hook":
 		err = adminCommand(cmd, args)
 	case "-h", "--help", "help":
 		fmt.Print(usage)

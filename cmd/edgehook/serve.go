@@ -19,6 +19,7 @@ import (
 	"github.com/edgehook/edgehook/config"
 	"github.com/edgehook/edgehook/delivery"
 	"github.com/edgehook/edgehook/gateway"
+	"github.com/edgehook/edgehook/hooks"
 	"github.com/edgehook/edgehook/plugins"
 	"github.com/edgehook/edgehook/provider"
 )
@@ -29,7 +30,7 @@ type serveFlags struct {
 	adminToken, retrySchedule, publicURL, logLevel             string
 	maxBody                                                    int64
 	workers                                                    int
-	attemptTimeout                                             time.Duration
+	attemptTimeout, hookLeaseTTL, hookBackoff                  time.Duration
 	allowPrivate, demo                                         bool
 }
 
@@ -49,9 +50,11 @@ func parseServe(args []string) (*serveFlags, error) {
 	f.Int64Var(&s.maxBody, "max-body", 25<<20, "maximum request body in bytes (EDGEHOOK_MAX_BODY)")
 	f.IntVar(&s.workers, "workers", 256, "delivery worker pool size (EDGEHOOK_WORKERS)")
 	f.DurationVar(&s.attemptTimeout, "attempt-timeout", 20*time.Second, "timeout of one delivery attempt (EDGEHOOK_ATTEMPT_TIMEOUT)")
+	f.DurationVar(&s.hookLeaseTTL, "hook-lease-ttl", hooks.DefaultLeaseTTL, "lease of a lifecycle hook task's claim: how long a crashed instance's task waits before another takes it; at most 10s (EDGEHOOK_HOOK_LEASE_TTL)")
+	f.DurationVar(&s.hookBackoff, "hook-backoff", hooks.DefaultMinBackoff, "delay after a lifecycle hook's first failed attempt, doubling to 5m (EDGEHOOK_HOOK_BACKOFF)")
 	f.BoolVar(&s.allowPrivate, "allow-private-destinations", false, "allow forwarding to private, loopback and link-local addresses (EDGEHOOK_ALLOW_PRIVATE_DESTINATIONS)")
 	f.BoolVar(&s.demo, "demo", false, "seed a demo environment and serve a demo sink on the admin listener (EDGEHOOK_DEMO)")
-	for _, n := range []string{"max-body", "workers", "attempt-timeout", "allow-private-destinations", "demo"} {
+	for _, n := range []string{"max-body", "workers", "attempt-timeout", "hook-lease-ttl", "hook-backoff", "allow-private-destinations", "demo"} {
 		f.fromEnv(n)
 	}
 	if err := f.Parse(args); err != nil {
@@ -62,6 +65,9 @@ func parseServe(args []string) (*serveFlags, error) {
 	}
 	if s.maxBody <= 0 {
 		return nil, errors.New("serve: --max-body must be positive")
+	}
+	if s.hookLeaseTTL <= 0 || s.hookLeaseTTL > hooks.DefaultLeaseTTL || s.hookBackoff <= 0 {
+		return nil, errors.New("serve: --hook-lease-ttl must be in (0, 10s] and --hook-backoff positive")
 	}
 	return s, nil
 }
@@ -99,6 +105,7 @@ type gatewayProc struct {
 	cli    *clientv3.Client
 	cache  *config.Cache
 	svc    *delivery.Service
+	hooks  *hooks.Worker
 	gw     *gateway.Server
 	closed []func() error
 }
@@ -152,6 +159,9 @@ func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logge
 		return fmt.Errorf("serve: config watch: %w", err)
 	}
 	p.closed = append(p.closed, func() error { p.cache.Close(); return nil })
+	if err := p.startHooks(ctx, fl, store, log); err != nil {
+		return err
+	}
 	p.svc, err = delivery.New(delivery.Options{
 		Dir:            filepath.Join(fl.dataDir, "spool"),
 		Workers:        fl.workers,
@@ -207,6 +217,27 @@ func (p *gatewayProc) listen(ctx context.Context, fl *serveFlags, store *config.
 	if fl.demo {
 		return seedDemo(ctx, store, in.Addr().String(), ad.Addr().String())
 	}
+	return nil
+}
+
+// startHooks starts the lifecycle hook task worker (SPEC §9).
+func (p *gatewayProc) startHooks(ctx context.Context, fl *serveFlags, store *config.Store, log *slog.Logger) error {
+	var err error
+	p.hooks, err = hooks.New(store, hooks.Options{
+		PublicURL:    fl.publicURL,
+		AllowPrivate: fl.allowPrivate,
+		Timeout:      fl.attemptTimeout,
+		LeaseTTL:     fl.hookLeaseTTL,
+		MinBackoff:   fl.hookBackoff,
+		Logger:       log,
+	})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if err := p.hooks.Start(ctx); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	p.closed = append(p.closed, func() error { p.hooks.Close(); return nil })
 	return nil
 }
 

@@ -5,6 +5,10 @@
 // finding a connection whose config field streakWebhookToken holds it (an
 // unknown token is acknowledged and handled by the unmatched policy).
 // Bodies are JSON, often an array of events, forwarded verbatim.
+//
+// With a pipeline_key or team_key option the integration has lifecycle
+// hooks (hooks.go, SPEC §9): creating a connection registers its webhooks
+// with Streak and stores the token, deleting it unregisters them.
 package streak
 
 import (
@@ -37,11 +41,12 @@ func (Provider) ID() string { return "streak" }
 // which the admin API masks.
 func (Provider) SecretConfigFields() []string { return []string{Field} }
 
-// Provision accepts an integration without options or webhook_secret (the
-// token in each connection is the credential); a secret is refused rather
-// than silently ignored.
+// Provision accepts an integration without webhook_secret (the token in
+// each connection is the credential); a secret is refused rather than
+// silently ignored. Options are those of the lifecycle hooks.
 func (Provider) Provision(cfg provider.Config) (provider.Instance, error) {
-	if err := matchers.DecodeOptions(cfg.Options, &struct{}{}); err != nil {
+	reg, err := compileHooks(cfg.Options)
+	if err != nil {
 		return nil, fmt.Errorf("plugins/streak: %w", err)
 	}
 	if cfg.Secret != "" || cfg.PreviousSecret != "" {
@@ -51,12 +56,13 @@ func (Provider) Provision(cfg provider.Config) (provider.Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plugins/streak: %w", err)
 	}
-	return &Instance{token: m}, nil
+	return &Instance{token: m, reg: reg}, nil
 }
 
 // Instance is a provisioned Streak integration.
 type Instance struct {
 	token *matchers.Token
+	reg   *registration // nil without lifecycle hooks
 }
 
 // Verify reports whether the request carries a non-empty token.
@@ -82,4 +88,5 @@ var (
 	_ provider.Provider  = Provider{}
 	_ provider.Describer = Provider{}
 	_ provider.Instance  = (*Instance)(nil)
+	_ provider.Lifecycle = (*Instance)(nil)
 )
