@@ -98,6 +98,11 @@ type Routing struct {
 	// EventType is the provider's event type ("push", "BOX_CREATE"), nil if
 	// unknown.
 	EventType []byte
+	// Buf is scratch space a plugin may build Payload, Parts or EventID in
+	// (a form body turned into JSON, one batch per connection). Reset keeps
+	// its backing array, so a reused Routing does not allocate. Slice into
+	// it only after the last append: an append may move it.
+	Buf []byte
 }
 
 // Reset clears rt for reuse, keeping its backing arrays.
@@ -109,6 +114,7 @@ func (rt *Routing) Reset() {
 	rt.Payload = nil
 	rt.EventID = nil
 	rt.EventType = nil
+	rt.Buf = rt.Buf[:0]
 }
 
 // AddKey appends a routing key, without its own payload part.
