@@ -111,10 +111,13 @@ func TestEd25519Tolerance(t *testing.T) {
 func TestCompileEd25519Errors(t *testing.T) {
 	k := make(ed25519.PublicKey, 32)
 	for name, f := range map[string]func() error{
-		"no header":     func() error { _, err := CompileEd25519(SignedConfig{}, k); return err },
-		"no key":        func() error { _, err := CompileEd25519(discordCfg); return err },
-		"short key":     func() error { _, err := CompileEd25519(discordCfg, k[:31]); return err },
-		"ts without hd": func() error { _, err := CompileEd25519(SignedConfig{Header: "h", Signed: "{timestamp}"}, k); return err },
+		"no header": func() error { _, err := CompileEd25519(SignedConfig{}, k); return err },
+		"no key":    func() error { _, err := CompileEd25519(discordCfg); return err },
+		"short key": func() error { _, err := CompileEd25519(discordCfg, k[:31]); return err },
+		"ts without hd": func() error {
+			_, err := CompileEd25519(SignedConfig{Header: "h", Signed: "{timestamp}"}, k)
+			return err
+		},
 		"bad template":  func() error { _, err := CompileEd25519(SignedConfig{Header: "h", Signed: "{nope}"}, k); return err },
 		"bad key text":  func() error { _, err := ParseEd25519Key("zz"); return err },
 		"short key hex": func() error { _, err := ParseEd25519Key("abcd"); return err },
