@@ -38,7 +38,13 @@ type BodyHMAC struct {
 	enc    Encoding
 	size   int
 	nkeys  int
-	pool   sync.Pool // *hasher
+	pool   sync.Pool // *bodyHasher
+}
+
+// bodyHasher is hasher plus room to unescape a signed value.
+type bodyHasher struct {
+	hasher
+	scratch [maxSignedValue]byte
 }
 
 // maxSignedValue bounds one signed value once unescaped.
@@ -84,7 +90,7 @@ func CompileBodyHMAC(cfg BodyHMACConfig, secret, previous []byte) (*BodyHMAC, er
 		m.nkeys = 2
 	}
 	m.pool.New = func() any {
-		h := new(hasher)
+		h := new(bodyHasher)
 		for i := range m.nkeys {
 			h.h[i] = hmac.New(newHash, keys[i])
 		}
@@ -112,18 +118,17 @@ func (m *BodyHMAC) Match(r *provider.Request) (bool, error) {
 	if !ok || len(v) == 0 {
 		return false, nil
 	}
-	h := m.pool.Get().(*hasher)
+	h := m.pool.Get().(*bodyHasher)
 	defer m.pool.Put(h)
 	got, ok := m.enc.decode(h.sig[:], v, m.size)
 	if !ok {
 		return false, nil
 	}
-	var scratch [maxSignedValue]byte
 	for i := range m.nkeys {
 		h.h[i].Reset()
 	}
 	for _, p := range m.signed {
-		s, ok := p.Text(body, scratch[:0])
+		s, ok := p.Text(body, h.scratch[:0])
 		if !ok {
 			return false, nil
 		}

@@ -124,7 +124,7 @@ func (o *OIDC) Verify(tok []byte, now time.Time) bool {
 		now = time.Now()
 	}
 	d1 := bytes.IndexByte(tok, '.')
-	if d1 <= 0 {
+	if d1 <= 0 || bytes.IndexByte(tok, '=') >= 0 { // JWS base64url is unpadded
 		return false
 	}
 	d2 := bytes.IndexByte(tok[d1+1:], '.') + d1 + 1
