@@ -97,8 +97,8 @@ func (m *ECDSA) Match(r *provider.Request) (bool, error) {
 	sha256Pool.Put(h)
 	found := false
 	for _, k := range m.keys {
-		if ecdsa.VerifyASN1(k, digest[:], sig) {
-			found = true
+		if found = ecdsa.VerifyASN1(k, digest[:], sig); found {
+			break // nothing secret to hide: stop at the first key that verifies
 		}
 	}
 	return found, nil

@@ -62,9 +62,9 @@ func CompileEd25519(cfg SignedConfig, keys ...ed25519.PublicKey) (*Ed25519, erro
 
 // Match reports whether r carries a valid signature by one of the keys. A
 // missing, malformed or wrong signature, a missing input or a stale
-// timestamp is (false, nil). It does not allocate once its buffer pool is
-// warm (the signed content is assembled in a pooled buffer, because
-// crypto/ed25519 needs the message in one piece).
+// timestamp is (false, nil). A signature by the first key does not
+// allocate once the buffer pool is warm (the signed content is assembled in
+// a pooled buffer, because crypto/ed25519 needs the message in one piece).
 func (m *Ed25519) Match(r *provider.Request) (bool, error) {
 	v, ts, id, ok := m.sc.inputs(r)
 	if !ok {
@@ -76,10 +76,14 @@ func (m *Ed25519) Match(r *provider.Request) (bool, error) {
 	}
 	b := getBuf()
 	writeSigned(b, &m.sc.tmpl, r, ts, id)
+	// Public-key results reveal nothing secret, so the first key that
+	// verifies ends the loop: the current key's valid signature costs one
+	// verification and allocates nothing (a failed one allocates crypto's
+	// error value).
 	found := false
 	for _, k := range m.keys {
-		if ed25519.Verify(k, b.b, sig[:]) {
-			found = true
+		if found = ed25519.Verify(k, b.b, sig[:]); found {
+			break
 		}
 	}
 	putBuf(b)

@@ -5,6 +5,7 @@
 package plugins
 
 import (
+	"github.com/edgehook/edgehook/plugins/discord"
 	"github.com/edgehook/edgehook/plugins/github"
 	"github.com/edgehook/edgehook/plugins/streak"
 	"github.com/edgehook/edgehook/provider"
@@ -13,6 +14,7 @@ import (
 // All returns the built-in providers, in id order.
 func All() []provider.Provider {
 	return []provider.Provider{
+		discord.Provider{},
 		github.Provider,
 		streak.Provider{},
 	}

@@ -44,6 +44,10 @@ type Case struct {
 	// Now is when the valid deliveries are received; zero means a fixed
 	// date.
 	Now time.Time
+	// MaxAllocs is how many allocations Verify+Route may make per request;
+	// 0 keeps the zero-allocation rule. Only for schemes whose standard
+	// library verification allocates (ECDSA, RSA); say why where it is set.
+	MaxAllocs float64
 }
 
 func (c *Case) now() time.Time {
@@ -224,8 +228,8 @@ func (c *Case) allocs(t *testing.T, inst provider.Instance, now time.Time) {
 			t.Fatal(err)
 		}
 	})
-	if n != 0 {
-		t.Errorf("Verify+Route allocate %v times per request; want 0", n)
+	if n > c.MaxAllocs {
+		t.Errorf("Verify+Route allocate %v times per request; want at most %v", n, c.MaxAllocs)
 	}
 }
 
