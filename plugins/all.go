@@ -7,6 +7,7 @@ package plugins
 import (
 	"github.com/edgehook/edgehook/plugins/discord"
 	"github.com/edgehook/edgehook/plugins/github"
+	"github.com/edgehook/edgehook/plugins/msgraph"
 	"github.com/edgehook/edgehook/plugins/streak"
 	"github.com/edgehook/edgehook/provider"
 )
@@ -16,6 +17,7 @@ func All() []provider.Provider {
 	return []provider.Provider{
 		discord.Provider{},
 		github.Provider,
+		msgraph.Provider{},
 		streak.Provider{},
 	}
 }

@@ -33,7 +33,9 @@ type Case struct {
 	Body  []byte
 	Field string
 	Keys  []string
-	// Header is the header carrying the signature or credential.
+	// Header is the header carrying the signature or credential; empty
+	// when the credential is in the body (Microsoft Graph's clientState,
+	// Mailgun's signature object), which skips the header cases.
 	Header string
 	// Signed means authenticity covers the body with a secret: a tampered
 	// body, a wrong secret and a malformed signature must fail.
@@ -69,16 +71,18 @@ func Run(t *testing.T, c Case) {
 	if c.Config.PreviousSecret != "" {
 		t.Run("previous secret", func(t *testing.T) { c.valid(t, inst, c.Config.PreviousSecret) })
 	}
-	t.Run("missing header", func(t *testing.T) {
-		req := c.Sign(now, c.Config.Secret, c.Body)
-		req.Header.Del(c.Header)
-		wantFail(t, inst, req, now)
-	})
-	t.Run("empty header", func(t *testing.T) {
-		req := c.Sign(now, c.Config.Secret, c.Body)
-		req.Header.Set(c.Header, "")
-		wantFail(t, inst, req, now)
-	})
+	if c.Header != "" {
+		t.Run("missing header", func(t *testing.T) {
+			req := c.Sign(now, c.Config.Secret, c.Body)
+			req.Header.Del(c.Header)
+			wantFail(t, inst, req, now)
+		})
+		t.Run("empty header", func(t *testing.T) {
+			req := c.Sign(now, c.Config.Secret, c.Body)
+			req.Header.Set(c.Header, "")
+			wantFail(t, inst, req, now)
+		})
+	}
 	t.Run("empty body", func(t *testing.T) { c.emptyBody(t, inst, now) })
 	if c.Signed {
 		c.signed(t, inst, now)
@@ -136,6 +140,9 @@ func (c *Case) signed(t *testing.T, inst provider.Instance, now time.Time) {
 	t.Run("wrong secret", func(t *testing.T) {
 		wantFail(t, inst, c.Sign(now, "not the secret", c.Body), now)
 	})
+	if c.Header == "" {
+		return
+	}
 	good := string(c.Sign(now, c.Config.Secret, c.Body).Header.Peek(c.Header))
 	for _, v := range malformed(good) {
 		t.Run("malformed "+v[:min(len(v), 24)], func(t *testing.T) {
