@@ -50,9 +50,9 @@ type Instance struct {
 const validationToken = "validationToken"
 
 var (
-	textPlain       = "text/plain; charset=utf-8"
-	nosniff         = [][2]string{{"X-Content-Type-Options", "nosniff"}}
-	errNotJSON      = provider.BadRequest(`plugins/msgraph: body is not a JSON object with a "value" array`)
+	textPlain  = "text/plain; charset=utf-8"
+	nosniff    = [][2]string{{"X-Content-Type-Options", "nosniff"}}
+	errNotJSON = provider.BadRequest(`plugins/msgraph: body is not a JSON object with a "value" array`)
 )
 
 // Handshake answers a subscription validation request: 200, text/plain,

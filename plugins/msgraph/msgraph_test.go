@@ -220,9 +220,13 @@ func seeds(t testing.TB) [][]byte {
 	return [][]byte{testdata(t, "created.json"), testdata(t, "mixed.json"), testdata(t, "lifecycle.json")}
 }
 
-func FuzzVerify(f *testing.F) { plugintest.FuzzVerify(f, suiteCase(f, "mixed.json", subA, subB), seeds(f)) }
+func FuzzVerify(f *testing.F) {
+	plugintest.FuzzVerify(f, suiteCase(f, "mixed.json", subA, subB), seeds(f))
+}
 
-func FuzzRoute(f *testing.F) { plugintest.FuzzRoute(f, suiteCase(f, "mixed.json", subA, subB), seeds(f)) }
+func FuzzRoute(f *testing.F) {
+	plugintest.FuzzRoute(f, suiteCase(f, "mixed.json", subA, subB), seeds(f))
+}
 
 func BenchmarkVerifyRoute(b *testing.B) {
 	inst, _ := Provider{}.Provision(provider.Config{Secret: secret})
