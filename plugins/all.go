@@ -7,7 +7,9 @@ package plugins
 import (
 	"github.com/edgehook/edgehook/plugins/discord"
 	"github.com/edgehook/edgehook/plugins/github"
+	"github.com/edgehook/edgehook/plugins/gitlab"
 	"github.com/edgehook/edgehook/plugins/msgraph"
+	"github.com/edgehook/edgehook/plugins/okta"
 	"github.com/edgehook/edgehook/plugins/streak"
 	"github.com/edgehook/edgehook/provider"
 )
@@ -17,7 +19,9 @@ func All() []provider.Provider {
 	return []provider.Provider{
 		discord.Provider{},
 		github.Provider,
+		gitlab.Provider,
 		msgraph.Provider{},
+		okta.Provider{},
 		streak.Provider{},
 	}
 }
