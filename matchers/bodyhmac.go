@@ -14,8 +14,10 @@ import (
 // BodyHMACConfig describes an HMAC whose signature and signed values are
 // fields of the JSON body (Mailgun's signature{timestamp,token,signature}).
 type BodyHMACConfig struct {
-	// Signature is the dotted JSON path of the signature.
-	Signature string
+	// Signatures are the dotted JSON paths of the signature and of any
+	// alternative one (Mailgun's parent-signature, made with the parent
+	// account's key); any valid one is enough.
+	Signatures []string
 	// Signed are the paths of the values signed, concatenated in order.
 	Signed []string
 	// Timestamp, when set, is the path of a signed Unix-seconds timestamp
@@ -31,7 +33,7 @@ type BodyHMACConfig struct {
 
 // BodyHMAC is a compiled BodyHMACConfig, safe for concurrent use.
 type BodyHMAC struct {
-	sig    Path
+	sigs   []Path
 	signed []Path
 	tsPath Path
 	ts     timestampCheck
@@ -66,9 +68,16 @@ func CompileBodyHMAC(cfg BodyHMACConfig, secret, previous []byte) (*BodyHMAC, er
 	if err := cfg.Encoding.check(); err != nil {
 		return nil, fmt.Errorf("matchers: body hmac: %w", err)
 	}
+	if len(cfg.Signatures) == 0 {
+		return nil, errors.New("matchers: body hmac: a signature path is required")
+	}
 	m := &BodyHMAC{enc: cfg.Encoding, size: size, nkeys: 1}
-	if m.sig, err = CompilePath(cfg.Signature); err != nil {
-		return nil, fmt.Errorf("matchers: body hmac: signature: %w", err)
+	for _, s := range cfg.Signatures {
+		p, err := CompilePath(s)
+		if err != nil {
+			return nil, fmt.Errorf("matchers: body hmac: signature: %w", err)
+		}
+		m.sigs = append(m.sigs, p)
 	}
 	for _, s := range cfg.Signed {
 		p, err := CompilePath(s)
@@ -99,9 +108,9 @@ func CompileBodyHMAC(cfg BodyHMACConfig, secret, previous []byte) (*BodyHMAC, er
 	return m, nil
 }
 
-// Match reports whether the body is valid JSON whose signature field is a
-// valid signature of its signed fields with one of the secrets, and whose
-// timestamp is fresh. Anything missing, malformed, stale or wrong is
+// Match reports whether the body is valid JSON one of whose signature
+// fields is a valid signature of its signed fields with one of the secrets,
+// and whose timestamp is fresh. Anything missing, malformed, stale or wrong is
 // (false, nil). It does not allocate.
 func (m *BodyHMAC) Match(r *provider.Request) (bool, error) {
 	body := r.Body()
@@ -114,16 +123,8 @@ func (m *BodyHMAC) Match(r *provider.Request) (bool, error) {
 			return false, nil
 		}
 	}
-	v, ok := m.sig.Text(body, nil)
-	if !ok || len(v) == 0 {
-		return false, nil
-	}
 	h := m.pool.Get().(*bodyHasher)
 	defer m.pool.Put(h)
-	got, ok := m.enc.decode(h.sig[:], v, m.size)
-	if !ok {
-		return false, nil
-	}
 	for i := range m.nkeys {
 		h.h[i].Reset()
 	}
@@ -136,10 +137,23 @@ func (m *BodyHMAC) Match(r *provider.Request) (bool, error) {
 			h.h[i].Write(s)
 		}
 	}
-	found := false
 	for i := range m.nkeys {
-		if hmac.Equal(got, h.h[i].Sum(h.mac[i][:0])) {
-			found = true
+		h.h[i].Sum(h.mac[i][:0])
+	}
+	found := false
+	for _, p := range m.sigs {
+		v, ok := p.Text(body, nil)
+		if !ok || len(v) == 0 {
+			continue
+		}
+		got, ok := m.enc.decode(h.sig[:], v, m.size)
+		if !ok {
+			continue
+		}
+		for i := range m.nkeys {
+			if hmac.Equal(got, h.mac[i][:m.size]) {
+				found = true
+			}
 		}
 	}
 	return found, nil

@@ -11,10 +11,10 @@ type mailgunVector struct {
 }
 
 var mailgunCfg = BodyHMACConfig{
-	Signature: "signature.signature",
-	Signed:    []string{"signature.timestamp", "signature.token"},
-	Timestamp: "signature.timestamp",
-	Tolerance: 15 * time.Minute,
+	Signatures: []string{"signature.signature", "signature.parent-signature"},
+	Signed:     []string{"signature.timestamp", "signature.token"},
+	Timestamp:  "signature.timestamp",
+	Tolerance:  15 * time.Minute,
 }
 
 func mailgunMatcher(t testing.TB) (*BodyHMAC, mailgunVector) {
@@ -47,6 +47,7 @@ func TestBodyHMACVector(t *testing.T) {
 		{"future", mailgunBody(v.Timestamp, v.Token, v.Signature), unix1700.Add(-16 * time.Minute), false},
 		{"other token", mailgunBody(v.Timestamp, v.Token+"0", v.Signature), unix1700, false},
 		{"other timestamp", mailgunBody("1700000001", v.Token, v.Signature), unix1700.Add(time.Second), false},
+		{"parent signature only", strings.Replace(mailgunBody(v.Timestamp, v.Token, v.Signature), `"signature":"`, `"signature":"00","parent-signature":"`, 1), unix1700, true},
 		{"numeric timestamp", strings.Replace(mailgunBody(v.Timestamp, v.Token, v.Signature), `"1700000000"`, `1700000000`, 1), unix1700, true},
 		{"no signature", `{"signature":{"timestamp":"1700000000","token":"t"}}`, unix1700, false},
 		{"no token", `{"signature":{"timestamp":"1700000000","signature":"` + v.Signature + `"}}`, unix1700, false},
@@ -79,11 +80,12 @@ func TestBodyHMACAllocs(t *testing.T) {
 
 func TestCompileBodyHMACErrors(t *testing.T) {
 	for name, cfg := range map[string]BodyHMACConfig{
-		"no signed":     {Signature: "s"},
-		"bad signature": {Signature: "", Signed: []string{"a"}},
-		"bad signed":    {Signature: "s", Signed: []string{"a..b"}},
-		"bad algorithm": {Signature: "s", Signed: []string{"a"}, Algorithm: "md5"},
-		"bad timestamp": {Signature: "s", Signed: []string{"a"}, Timestamp: "."},
+		"no signed":     {Signatures: []string{"s"}},
+		"no signature":  {Signed: []string{"a"}},
+		"bad signature": {Signatures: []string{""}, Signed: []string{"a"}},
+		"bad signed":    {Signatures: []string{"s"}, Signed: []string{"a..b"}},
+		"bad algorithm": {Signatures: []string{"s"}, Signed: []string{"a"}, Algorithm: "md5"},
+		"bad timestamp": {Signatures: []string{"s"}, Signed: []string{"a"}, Timestamp: "."},
 	} {
 		if _, err := CompileBodyHMAC(cfg, []byte("k"), nil); err == nil {
 			t.Errorf("%s: no error", name)

@@ -8,6 +8,7 @@ import (
 	"github.com/edgehook/edgehook/plugins/discord"
 	"github.com/edgehook/edgehook/plugins/github"
 	"github.com/edgehook/edgehook/plugins/gitlab"
+	"github.com/edgehook/edgehook/plugins/mailgun"
 	"github.com/edgehook/edgehook/plugins/msgraph"
 	"github.com/edgehook/edgehook/plugins/okta"
 	"github.com/edgehook/edgehook/plugins/streak"
@@ -20,6 +21,7 @@ func All() []provider.Provider {
 		discord.Provider{},
 		github.Provider,
 		gitlab.Provider,
+		mailgun.Provider{},
 		msgraph.Provider{},
 		okta.Provider{},
 		streak.Provider{},
