@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -106,6 +107,9 @@ func (m *URLParams) Match(r *provider.Request) (bool, error) {
 	}
 	h := m.pool.Get().(*urlHasher)
 	defer m.pool.Put(h)
+	if m.enc == Base64 && len(v) != base64.StdEncoding.EncodedLen(m.size) {
+		return false, nil // Twilio pads; a value of another length is malformed
+	}
 	sig, ok := m.enc.decode(h.sig[:], v, m.size)
 	if !ok {
 		return false, nil

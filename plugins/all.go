@@ -12,6 +12,7 @@ import (
 	"github.com/edgehook/edgehook/plugins/msgraph"
 	"github.com/edgehook/edgehook/plugins/okta"
 	"github.com/edgehook/edgehook/plugins/streak"
+	"github.com/edgehook/edgehook/plugins/twilio"
 	"github.com/edgehook/edgehook/provider"
 )
 
@@ -25,5 +26,6 @@ func All() []provider.Provider {
 		msgraph.Provider{},
 		okta.Provider{},
 		streak.Provider{},
+		twilio.Provider{},
 	}
 }

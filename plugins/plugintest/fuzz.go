@@ -26,7 +26,7 @@ func FuzzVerify(f *testing.F, c Case, seeds [][]byte) {
 		if c.Header != "" {
 			req.Header.Set(c.Header, header)
 		}
-		_, err := inst.Verify(&provider.Request{Req: req, Now: now})
+		_, err := inst.Verify(c.request(inst, req, now))
 		checkErr(t, "Verify", err)
 	})
 }
@@ -51,7 +51,7 @@ func FuzzRoute(f *testing.F, c Case, seeds [][]byte) {
 		if form {
 			req.Header.SetContentType("application/x-www-form-urlencoded")
 		}
-		r := &provider.Request{Req: req, Now: now}
+		r := c.request(inst, req, now)
 		ok, err := inst.Verify(r)
 		if !ok && err == nil && c.Header == "" {
 			return // the credential is in the body, and the fuzzer broke it
