@@ -122,16 +122,15 @@ func writeSigned(w io.Writer, t *Template, r *provider.Request, ts, id []byte) {
 }
 
 // decodeVar decodes a signature of at most len(buf) bytes whose length is
-// not fixed (ASN.1 DER). A malformed or too long src is not ok.
+// not fixed (ASN.1 DER, a JWT part). It is strict: Base64 must be padded,
+// Base64URL unpadded (as JWS writes it). A malformed or too long src is not
+// ok.
 func (e Encoding) decodeVar(buf, src []byte) ([]byte, bool) {
 	switch e {
 	case Base64, Base64URL:
-		enc := base64.RawStdEncoding
+		enc := base64.StdEncoding
 		if e == Base64URL {
 			enc = base64.RawURLEncoding
-		}
-		for i := 0; i < 2 && len(src) > 0 && src[len(src)-1] == '='; i++ {
-			src = src[:len(src)-1]
 		}
 		if enc.DecodedLen(len(src)) > len(buf) {
 			return nil, false

@@ -100,8 +100,9 @@ type Routing struct {
 	EventType []byte
 	// Buf is scratch space a plugin may build Payload, Parts or EventID in
 	// (a form body turned into JSON, one batch per connection). Reset keeps
-	// its backing array, so a reused Routing does not allocate. Slice into
-	// it only after the last append: an append may move it.
+	// its backing array, so a reused Routing does not allocate. A slice
+	// taken from it stays valid after later appends (growing copies and
+	// leaves the old bytes as they were); limit its capacity (b[i:j:j]).
 	Buf []byte
 }
 

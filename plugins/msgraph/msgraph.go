@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"slices"
 
 	"github.com/buger/jsonparser"
 
@@ -120,44 +119,12 @@ func (in *Instance) Route(r *provider.Request, rt *provider.Routing) error {
 		return errNotJSON
 	}
 	rt.Field = Field
-	total, count := 0, 0
-	jsonparser.ArrayEach(v, func(item []byte, _ jsonparser.ValueType, _ int, _ error) {
-		if count == 0 {
-			if rt.EventType, ok = lifecycleEvent.Text(item, nil); !ok {
-				rt.EventType, _ = changeType.Text(item, nil)
-			}
+	if first, _, _, err := jsonparser.Get(v, "[0]"); err == nil {
+		if rt.EventType, ok = lifecycleEvent.Text(first, nil); !ok {
+			rt.EventType, _ = changeType.Text(first, nil)
 		}
-		total += len(item)
-		count++
-		if id, ok := subscriptionID.Text(item, nil); ok && len(id) > 0 && !slices.ContainsFunc(rt.Keys, func(k []byte) bool { return bytes.Equal(k, id) }) {
-			rt.AddKey(id)
-		}
-	})
-	if len(rt.Keys) < 2 {
-		return nil
 	}
-	// Reserve the room every part needs, so that slicing Buf while
-	// appending stays valid.
-	need := len(rt.Keys)*(len(body)-len(v)+2) + total + count
-	rt.Buf = slices.Grow(rt.Buf, need)
-	for _, key := range rt.Keys {
-		from := len(rt.Buf)
-		rt.Buf = append(rt.Buf, body[:start]...)
-		rt.Buf = append(rt.Buf, '[')
-		first := true
-		jsonparser.ArrayEach(v, func(item []byte, _ jsonparser.ValueType, _ int, _ error) {
-			if id, ok := subscriptionID.Text(item, nil); ok && bytes.Equal(id, key) {
-				if !first {
-					rt.Buf = append(rt.Buf, ',')
-				}
-				rt.Buf = append(rt.Buf, item...)
-				first = false
-			}
-		})
-		rt.Buf = append(rt.Buf, ']')
-		rt.Buf = append(rt.Buf, body[end:]...)
-		rt.Parts = append(rt.Parts, rt.Buf[from:len(rt.Buf):len(rt.Buf)])
-	}
+	matchers.SplitArray(rt, body, start, end, subscriptionID)
 	return nil
 }
 
