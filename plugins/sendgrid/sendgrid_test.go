@@ -216,7 +216,9 @@ func TestProvision(t *testing.T) {
 	}
 }
 
-func seeds(t testing.TB) [][]byte { return [][]byte{testdata(t, "batch.json"), testdata(t, "published.json")} }
+func seeds(t testing.TB) [][]byte {
+	return [][]byte{testdata(t, "batch.json"), testdata(t, "published.json")}
+}
 
 func FuzzVerify(f *testing.F) { plugintest.FuzzVerify(f, suiteCase(f, ""), seeds(f)) }
 
