@@ -11,6 +11,7 @@ import (
 	"github.com/edgehook/edgehook/plugins/mailgun"
 	"github.com/edgehook/edgehook/plugins/msgraph"
 	"github.com/edgehook/edgehook/plugins/okta"
+	"github.com/edgehook/edgehook/plugins/pubsub"
 	"github.com/edgehook/edgehook/plugins/sendgrid"
 	"github.com/edgehook/edgehook/plugins/streak"
 	"github.com/edgehook/edgehook/plugins/twilio"
@@ -26,6 +27,7 @@ func All() []provider.Provider {
 		mailgun.Provider{},
 		msgraph.Provider{},
 		okta.Provider{},
+		pubsub.Provider{},
 		sendgrid.Provider{},
 		streak.Provider{},
 		twilio.Provider{},
