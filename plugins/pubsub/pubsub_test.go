@@ -214,7 +214,9 @@ func TestProvision(t *testing.T) {
 	}
 }
 
-func seeds(t testing.TB) [][]byte { return [][]byte{testdata(t, "push.json"), testdata(t, "plain.json")} }
+func seeds(t testing.TB) [][]byte {
+	return [][]byte{testdata(t, "push.json"), testdata(t, "plain.json")}
+}
 
 func FuzzVerify(f *testing.F) { plugintest.FuzzVerify(f, suiteCase(f), seeds(f)) }
 
