@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"sync"
 	"time"
 
@@ -71,7 +72,7 @@ func CompileBodyHMAC(cfg BodyHMACConfig, secret, previous []byte) (*BodyHMAC, er
 	if len(cfg.Signatures) == 0 {
 		return nil, errors.New("matchers: body hmac: a signature path is required")
 	}
-	m := &BodyHMAC{enc: cfg.Encoding, size: size, nkeys: 1}
+	m := &BodyHMAC{enc: cfg.Encoding, size: size}
 	for _, s := range cfg.Signatures {
 		p, err := CompilePath(s)
 		if err != nil {
@@ -94,15 +95,11 @@ func CompileBodyHMAC(cfg BodyHMACConfig, secret, previous []byte) (*BodyHMAC, er
 	if m.ts, err = newTimestampCheck(UnixSeconds, cfg.Tolerance); err != nil {
 		return nil, fmt.Errorf("matchers: body hmac: %w", err)
 	}
-	keys := [2][]byte{append([]byte(nil), secret...), append([]byte(nil), previous...)}
-	if len(previous) > 0 {
-		m.nkeys = 2
-	}
+	var fill func(*[2]hash.Hash)
+	m.nkeys, fill = keyedHashes(newHash, secret, previous)
 	m.pool.New = func() any {
 		h := new(bodyHasher)
-		for i := range m.nkeys {
-			h.h[i] = hmac.New(newHash, keys[i])
-		}
+		fill(&h.h)
 		return h
 	}
 	return m, nil

@@ -74,16 +74,12 @@ func CompileURLParams(cfg URLParamsConfig, secret, previous []byte) (*URLParams,
 	if err := cfg.Encoding.check(); err != nil {
 		return nil, fmt.Errorf("matchers: url params: %w", err)
 	}
-	m := &URLParams{header: cfg.Header, enc: cfg.Encoding, size: size, bodyParam: cfg.BodyHashParam, nkeys: 1}
-	keys := [2][]byte{append([]byte(nil), secret...), append([]byte(nil), previous...)}
-	if len(previous) > 0 {
-		m.nkeys = 2
-	}
+	m := &URLParams{header: cfg.Header, enc: cfg.Encoding, size: size, bodyParam: cfg.BodyHashParam}
+	var fill func(*[2]hash.Hash)
+	m.nkeys, fill = keyedHashes(newHash, secret, previous)
 	m.pool.New = func() any {
 		h := new(urlHasher)
-		for i := range m.nkeys {
-			h.h[i] = hmac.New(newHash, keys[i])
-		}
+		fill(&h.h)
 		return h
 	}
 	return m, nil

@@ -11,7 +11,6 @@ package discord
 import (
 	"crypto/ed25519"
 	"fmt"
-	"time"
 
 	"github.com/buger/jsonparser"
 
@@ -51,9 +50,9 @@ func (Provider) Provision(cfg provider.Config) (provider.Instance, error) {
 	sc := matchers.SignedConfig{Header: SignatureHeader, Encoding: matchers.Hex,
 		Signed: "{timestamp}{body}", TimestampHeader: TimestampHeader}
 	if o.Tolerance != "" {
-		d, err := time.ParseDuration(o.Tolerance)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("plugins/discord: tolerance %q is not a positive duration", o.Tolerance)
+		d, err := matchers.PositiveDuration("tolerance", o.Tolerance)
+		if err != nil {
+			return nil, fmt.Errorf("plugins/discord: %w", err)
 		}
 		sc.Tolerance = d
 	}

@@ -48,14 +48,15 @@ func (Provider) Provision(cfg provider.Config) (provider.Instance, error) {
 		Tolerance:  DefaultTolerance,
 	}
 	if o.Tolerance != "" {
-		d, err := time.ParseDuration(o.Tolerance)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("plugins/mailgun: tolerance %q is not a positive duration", o.Tolerance)
+		d, err := matchers.PositiveDuration("tolerance", o.Tolerance)
+		if err != nil {
+			return nil, fmt.Errorf("plugins/mailgun: %w", err)
 		}
 		sig.Tolerance = d
 	}
-	if (o.RoutePath == "") != (o.RouteField == "") {
-		return nil, errors.New("plugins/mailgun: route_path and route_field go together")
+	route, err := matchers.CompileRoute(o.RoutePath, o.RouteField)
+	if err != nil {
+		return nil, fmt.Errorf("plugins/mailgun: %w", err)
 	}
 	if cfg.Secret == "" {
 		return nil, errors.New("plugins/mailgun: webhook_secret (the HTTP webhook signing key) is required")
@@ -64,13 +65,7 @@ func (Provider) Provision(cfg provider.Config) (provider.Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plugins/mailgun: %w", err)
 	}
-	in := &Instance{sig: m, field: o.RouteField}
-	if o.RoutePath != "" {
-		if in.route, err = matchers.CompilePath(o.RoutePath); err != nil {
-			return nil, fmt.Errorf("plugins/mailgun: route_path: %w", err)
-		}
-	}
-	return in, nil
+	return &Instance{sig: m, route: route, field: o.RouteField}, nil
 }
 
 // Instance is a provisioned Mailgun integration.

@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/buger/jsonparser"
 
@@ -52,14 +51,15 @@ func (Provider) Provision(cfg provider.Config) (provider.Instance, error) {
 	sc := matchers.SignedConfig{Header: SignatureHeader, Encoding: matchers.Base64,
 		Signed: "{timestamp}{body}", TimestampHeader: TimestampHeader}
 	if o.Tolerance != "" {
-		d, err := time.ParseDuration(o.Tolerance)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("plugins/sendgrid: tolerance %q is not a positive duration", o.Tolerance)
+		d, err := matchers.PositiveDuration("tolerance", o.Tolerance)
+		if err != nil {
+			return nil, fmt.Errorf("plugins/sendgrid: %w", err)
 		}
 		sc.Tolerance = d
 	}
-	if (o.RoutePath == "") != (o.RouteField == "") {
-		return nil, errors.New("plugins/sendgrid: route_path and route_field go together")
+	route, err := matchers.CompileRoute(o.RoutePath, o.RouteField)
+	if err != nil {
+		return nil, fmt.Errorf("plugins/sendgrid: %w", err)
 	}
 	if cfg.Secret == "" {
 		return nil, errors.New("plugins/sendgrid: webhook_secret (the verification key) is required")
@@ -79,13 +79,7 @@ func (Provider) Provision(cfg provider.Config) (provider.Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plugins/sendgrid: %w", err)
 	}
-	in := &Instance{sig: m, field: o.RouteField}
-	if o.RoutePath != "" {
-		if in.route, err = matchers.CompilePath(o.RoutePath); err != nil {
-			return nil, fmt.Errorf("plugins/sendgrid: route_path: %w", err)
-		}
-	}
-	return in, nil
+	return &Instance{sig: m, route: route, field: o.RouteField}, nil
 }
 
 // Instance is a provisioned SendGrid integration.
