@@ -70,7 +70,14 @@ func signer(publicURL string) func(time.Time, string, []byte) *fasthttp.Request 
 			req.Header.SetContentType("application/json")
 			req.Header.Set(SignatureHeader, expected(token, u.String(), nil))
 		} else {
-			form, _ := url.ParseQuery(string(body))
+			// The parameters as the gateway decodes them (leniently, as
+			// fasthttp does), so that odd fuzzed bodies sign consistently.
+			var args fasthttp.Args
+			args.ParseBytes(body)
+			form := url.Values{}
+			for k, v := range args.All() {
+				form.Add(string(k), string(v))
+			}
 			req.Header.SetContentType("application/x-www-form-urlencoded")
 			req.Header.Set(SignatureHeader, expected(token, u.String(), form))
 		}
