@@ -41,6 +41,16 @@ lint:
 # seed corpora also run in make test.
 FUZZTIME ?= 15s
 FUZZ := ./matchers/:FuzzHeader ./matchers/:FuzzPathText \
+	./matchers/:FuzzEd25519 ./matchers/:FuzzECDSA ./matchers/:FuzzOIDC \
+	./matchers/:FuzzURLParams ./matchers/:FuzzBodyHMAC \
+	./plugins/discord/:FuzzVerify ./plugins/discord/:FuzzRoute \
+	./plugins/gitlab/:FuzzVerify ./plugins/gitlab/:FuzzRoute \
+	./plugins/mailgun/:FuzzVerify ./plugins/mailgun/:FuzzRoute \
+	./plugins/msgraph/:FuzzVerify ./plugins/msgraph/:FuzzRoute \
+	./plugins/okta/:FuzzVerify ./plugins/okta/:FuzzRoute \
+	./plugins/pubsub/:FuzzVerify ./plugins/pubsub/:FuzzRoute \
+	./plugins/sendgrid/:FuzzVerify ./plugins/sendgrid/:FuzzRoute \
+	./plugins/twilio/:FuzzVerify ./plugins/twilio/:FuzzRoute \
 	./plugins/github/:FuzzVerify ./plugins/github/:FuzzRoute \
 	./plugins/streak/:FuzzVerify ./plugins/streak/:FuzzRoute \
 	./delivery/spool/:FuzzDecodeDelivery ./internal/jsonx/:FuzzAppendString

@@ -1,11 +1,17 @@
 // Package matchers holds the provider-independent authenticity and routing
 // mechanisms that the packages under plugins/ are built from: an HMAC
 // matcher over a signed-content template (HMAC), a shared-token matcher
-// (Token), and compiled JSON path lookups (Path).
+// (Token, Secrets), public-key signatures over the same templates (Ed25519,
+// ECDSA), OIDC ID tokens checked against a background-refreshed JWKS (OIDC,
+// JWKS), an HMAC over the URL and sorted form parameters (URLParams), an
+// HMAC whose signature and signed values are body fields (BodyHMAC),
+// compiled JSON path lookups (Path), batch splitting per connection
+// (SplitArray), and the Preset and TokenPreset providers made of them.
 //
 // Everything is compiled once, when an integration's configuration is
 // provisioned; the compiled values are immutable, safe for concurrent use,
-// and their per-request methods do not allocate in the common case.
+// and their per-request methods do not allocate in the common case (ECDSA
+// and RSA verification inside the standard library do).
 // Matchers answer (ok bool, err error): a missing, malformed or wrong
 // credential is (false, nil); err is reserved for something broken.
 package matchers

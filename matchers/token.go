@@ -2,9 +2,8 @@ package matchers
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
+	"fmt"
 
 	"github.com/edgehook/edgehook/provider"
 )
@@ -32,10 +31,7 @@ type Token struct {
 	header, query string
 	prefix        []byte
 	presence      bool
-	// digests of the accepted secrets: comparing fixed-size digests takes
-	// the same time whatever the length of the received token.
-	want  [2][sha256.Size]byte
-	nkeys int
+	secrets       Secrets
 }
 
 // CompileToken builds a token matcher accepting secret or, during a
@@ -51,15 +47,11 @@ func CompileToken(cfg TokenConfig, secret, previous []byte) (*Token, error) {
 		}
 		return t, nil
 	}
-	if len(secret) == 0 {
-		return nil, errors.New("matchers: token: secret is required")
+	s, err := NewSecrets(secret, previous)
+	if err != nil {
+		return nil, fmt.Errorf("matchers: token: %w", err)
 	}
-	t.want[0] = sha256.Sum256(secret)
-	t.nkeys = 1
-	if len(previous) > 0 {
-		t.want[1] = sha256.Sum256(previous)
-		t.nkeys = 2
-	}
+	t.secrets = s
 	return t, nil
 }
 
@@ -90,10 +82,5 @@ func (t *Token) Match(r *provider.Request) (bool, error) {
 	if t.presence {
 		return true, nil
 	}
-	got := sha256.Sum256(v)
-	ok := 0
-	for i := range t.nkeys {
-		ok |= subtle.ConstantTimeCompare(got[:], t.want[i][:])
-	}
-	return ok == 1, nil
+	return t.secrets.Equal(v), nil
 }

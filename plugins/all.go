@@ -5,15 +5,31 @@
 package plugins
 
 import (
+	"github.com/edgehook/edgehook/plugins/discord"
 	"github.com/edgehook/edgehook/plugins/github"
+	"github.com/edgehook/edgehook/plugins/gitlab"
+	"github.com/edgehook/edgehook/plugins/mailgun"
+	"github.com/edgehook/edgehook/plugins/msgraph"
+	"github.com/edgehook/edgehook/plugins/okta"
+	"github.com/edgehook/edgehook/plugins/pubsub"
+	"github.com/edgehook/edgehook/plugins/sendgrid"
 	"github.com/edgehook/edgehook/plugins/streak"
+	"github.com/edgehook/edgehook/plugins/twilio"
 	"github.com/edgehook/edgehook/provider"
 )
 
 // All returns the built-in providers, in id order.
 func All() []provider.Provider {
 	return []provider.Provider{
+		discord.Provider{},
 		github.Provider,
+		gitlab.Provider,
+		mailgun.Provider{},
+		msgraph.Provider{},
+		okta.Provider{},
+		pubsub.Provider{},
+		sendgrid.Provider{},
 		streak.Provider{},
+		twilio.Provider{},
 	}
 }

@@ -98,6 +98,12 @@ type Routing struct {
 	// EventType is the provider's event type ("push", "BOX_CREATE"), nil if
 	// unknown.
 	EventType []byte
+	// Buf is scratch space a plugin may build Payload, Parts or EventID in
+	// (a form body turned into JSON, one batch per connection). Reset keeps
+	// its backing array, so a reused Routing does not allocate. A slice
+	// taken from it stays valid after later appends (growing copies and
+	// leaves the old bytes as they were); limit its capacity (b[i:j:j]).
+	Buf []byte
 }
 
 // Reset clears rt for reuse, keeping its backing arrays.
@@ -109,6 +115,7 @@ func (rt *Routing) Reset() {
 	rt.Payload = nil
 	rt.EventID = nil
 	rt.EventType = nil
+	rt.Buf = rt.Buf[:0]
 }
 
 // AddKey appends a routing key, without its own payload part.
