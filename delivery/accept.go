@@ -46,7 +46,7 @@ func (s *Service) Accept(ev *Event) (Result, error) {
 		b.Deliveries = append(b.Deliveries, &spool.Delivery{
 			ID: did, EventID: id, Kind: t.Kind, Env: ev.Env, Integration: ev.Integration, Provider: ev.Provider,
 			ConnectionID: t.ConnectionID, SyncName: t.SyncName, Model: t.Model, URL: t.URL, Dest: dest,
-			Part: t.Part, TraceParent: tp, Received: now, Created: now, Due: now,
+			Part: t.Part, TraceParent: tp, Received: now, Created: now, Due: now, Expires: now.Add(s.span),
 		})
 	}
 	res, err := s.spool.Append(b)

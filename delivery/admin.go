@@ -115,7 +115,8 @@ func (s *Service) Get(env, id string) (*Detail, error) {
 // with a fresh retry schedule. An id that is no dead letter of env
 // (unknown, pending, delivered, or of another environment) is ErrNotFound.
 func (s *Service) Retry(env, id string) error {
-	d, err := s.spool.Redrive(env, id, s.opts.Now())
+	now := s.opts.Now()
+	d, err := s.spool.Redrive(env, id, now, now.Add(s.span))
 	if errors.Is(err, spool.ErrNotFound) {
 		return fmt.Errorf("no dead letter %q: %w", id, ErrNotFound)
 	}

@@ -1,9 +1,7 @@
 package delivery
 
 import (
-	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -13,32 +11,37 @@ import (
 	"github.com/edgehook/edgehook/delivery/spool"
 )
 
-// errCircuitOpen is the error of an attempt failed without a request
-// because its destination's circuit is open.
-var errCircuitOpen = errors.New("not sent: the destination's circuit is open after repeated failures")
+// maxExpiredPerAttempt bounds the expired deliveries one attempt
+// dead-letters before it makes its attempt.
+const maxExpiredPerAttempt = 1000
 
 // attempt is the scheduler's Attempt: it leases one due delivery of dest,
 // sends it, and records the result in the spool: removed when delivered,
 // gone on 410, else rescheduled per the schedule or dead-lettered. A
 // failure of ours (the secret or the body unavailable) makes no attempt:
 // the delivery waits Options.LocalRetry and the destination is not
-// blamed. While dest's circuit is open, the scheduler grants fail-fast
-// attempts: failed without a request, so that the schedule runs its
-// course.
-func (s *Service) attempt(dest string, g scheduler.Grant) scheduler.Report {
+// blamed. A delivery whose schedule has run out (it waited behind its
+// destination's open circuit) is dead-lettered, not sent, and the next
+// one is leased.
+func (s *Service) attempt(dest string) scheduler.Report {
+	var d *spool.Delivery
 	now := s.opts.Now()
-	ds, _, err := s.spool.Lease(dest, now, 1, s.ttl)
-	if err != nil {
-		return scheduler.Report{Local: true, Error: err.Error()}
+	for range maxExpiredPerAttempt {
+		ds, _, err := s.spool.Lease(dest, now, 1, s.ttl)
+		if err != nil {
+			return scheduler.Report{Local: true, Error: err.Error()}
+		}
+		if len(ds) == 0 {
+			return scheduler.Report{Empty: true}
+		}
+		if d = ds[0]; d.Expires.IsZero() || now.Before(d.Expires) {
+			break
+		}
+		s.expire(d)
+		d = nil
 	}
-	if len(ds) == 0 {
+	if d == nil {
 		return scheduler.Report{Empty: true}
-	}
-	d := ds[0]
-	if g == scheduler.GrantFailFast {
-		a := spool.Attempt{At: now, Error: errCircuitOpen.Error()}
-		s.record(d, a, sender.Outcome{Err: errCircuitOpen})
-		return scheduler.Report{FailFast: true}
 	}
 	req, err := s.request(d)
 	if err != nil {
@@ -57,6 +60,18 @@ func (s *Service) attempt(dest string, g scheduler.Grant) scheduler.Report {
 	}
 	s.record(d, a, o)
 	return scheduler.Report{Healthy: o.Healthy(), Latency: a.Duration, Error: describe(a)}
+}
+
+// expire dead-letters d, whose retry schedule ran out before its
+// destination could take it.
+func (s *Service) expire(d *spool.Delivery) {
+	if err := s.spool.Dead(d, spool.Attempt{}, spool.StatusDead, "its retry schedule ran out while its destination was unavailable"); err != nil {
+		s.log.Error("delivery: dead-lettering an expired delivery", "delivery", d.ID, "err", err)
+		s.spool.Release(d, time.Time{})
+		return
+	}
+	s.log.Info("delivery: expired", "delivery", d.ID, "event", d.EventID, "env", d.Env, "integration", d.Integration,
+		"destination", d.Dest, "attempts", d.Attempts, "trace_id", traceID(d.TraceParent))
 }
 
 // request builds the attempt of d.
@@ -121,11 +136,7 @@ func (s *Service) record(d *spool.Delivery, a spool.Attempt, o sender.Outcome) {
 	if state == "delivered" {
 		return
 	}
-	level := slog.LevelInfo
-	if errors.Is(o.Err, errCircuitOpen) {
-		level = slog.LevelDebug // one line per circuit change says it
-	}
-	s.log.Log(context.Background(), level, "delivery: attempt failed", "delivery", d.ID, "event", d.EventID, "env", d.Env,
+	s.log.Info("delivery: attempt failed", "delivery", d.ID, "event", d.EventID, "env", d.Env,
 		"integration", d.Integration, "destination", d.Dest, "attempt", d.Attempts+1,
 		"status", o.Status, "err", a.Error, "state", state, "trace_id", traceID(d.TraceParent))
 }

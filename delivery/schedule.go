@@ -33,3 +33,15 @@ func jitter(d time.Duration, frac float64) time.Duration {
 	}
 	return time.Duration(float64(d) * (1 + frac*(2*rand.Float64()-1)))
 }
+
+// scheduleSpan is how long a delivery's retry schedule lasts: every delay,
+// and every attempt taking its whole timeout. A delivery not delivered by
+// then, however few attempts it got (its destination's circuit kept it
+// waiting), is dead-lettered.
+func scheduleSpan(o Options) time.Duration {
+	span := time.Duration(len(o.Schedule)+1) * o.AttemptTimeout
+	for _, d := range o.Schedule {
+		span += time.Duration(float64(d) * (1 + o.Jitter))
+	}
+	return span
+}

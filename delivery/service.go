@@ -23,6 +23,7 @@ type Service struct {
 	waiters chan struct{} // Accepts waiting for their sync
 	dests   destCache
 	ttl     time.Duration // lease of one attempt
+	span    time.Duration // how long a delivery's retry schedule lasts
 
 	mu      sync.Mutex
 	started bool
@@ -60,6 +61,7 @@ func newService(o Options, sp spool.Spool) (*Service, error) {
 		waiters: make(chan struct{}, o.MaxSyncWaiters),
 		dests:   destCache{m: map[string]string{}},
 		ttl:     2*o.AttemptTimeout + 30*time.Second,
+		span:    scheduleSpan(o),
 		quit:    make(chan struct{}),
 	}
 	sched, err := scheduler.New(sp, s.attempt, scheduler.Options{

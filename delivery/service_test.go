@@ -79,15 +79,10 @@ func destState(t *testing.T, s *Service, url string) string {
 
 // After CircuitThreshold consecutive failures the destination rests for
 // the cooldown, then gets one probe; a failed probe doubles the cooldown.
-// In between, the delivery fails fast (no request) on its schedule.
 func TestCircuitOpens(t *testing.T) {
 	var healthy atomic.Bool
-	schedule := make([]time.Duration, 60)
-	for i := range schedule {
-		schedule[i] = 50 * time.Millisecond
-	}
 	s := newTestService(t, Options{
-		Schedule:         schedule,
+		Schedule:         []time.Duration{10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond},
 		Jitter:           -1,
 		CircuitThreshold: 3,
 		CircuitCooldown:  300 * time.Millisecond,
@@ -239,13 +234,9 @@ func TestLargeReplyBodyStillDelivered(t *testing.T) {
 // recovers.
 func TestOpenCircuitReleasesMemory(t *testing.T) {
 	var healthy atomic.Bool
-	schedule := make([]time.Duration, 50)
-	for i := range schedule {
-		schedule[i] = 100 * time.Millisecond
-	}
 	s, err := New(Options{
 		Dir: t.TempDir(), AllowPrivate: true, Logger: testLog, Jitter: -1,
-		Schedule:           schedule,
+		Schedule:           []time.Duration{10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond},
 		PerDestConcurrency: 2, CircuitThreshold: 3, CircuitCooldown: 200 * time.Millisecond, CircuitMaxCooldown: 200 * time.Millisecond,
 	})
 	if err != nil {
@@ -412,5 +403,33 @@ func TestLocalErrorsAreNotAttempts(t *testing.T) {
 	hits := snk.Wait(t, 1, 5*time.Second)
 	if a := hits[0].Header.Get("X-Edgehook-Attempt"); a != "1" {
 		t.Fatalf("first request is attempt %q", a)
+	}
+}
+
+// Deliveries waiting behind an open circuit longer than their retry
+// schedule lasts are dead-lettered, with the reason, and stay retryable.
+func TestWaitingDeliveriesExpire(t *testing.T) {
+	snk := newSink(t, func(int, http.ResponseWriter) int { return http.StatusServiceUnavailable })
+	s := newTestService(t, Options{Schedule: []time.Duration{20 * time.Millisecond}, Jitter: -1,
+		AttemptTimeout: 100 * time.Millisecond, CircuitThreshold: 2, CircuitCooldown: 400 * time.Millisecond})
+	for i := range 10 {
+		accept(t, s, event(`{"i":`+strconv.Itoa(i)+`}`, snk.URL))
+	}
+	var dead []Info
+	eventually(t, 5*time.Second, "all dead-lettered", func() bool {
+		dead, _ = s.List("prod", "dead", 100)
+		return len(dead) == 10
+	})
+	expired := 0
+	for _, d := range dead {
+		if strings.Contains(d.Reason, "ran out while its destination was unavailable") {
+			expired++
+		}
+	}
+	if expired == 0 || snk.Count() > 2+2+2 {
+		t.Fatalf("%d expired, %d requests made; want most expired without a request", expired, snk.Count())
+	}
+	if err := s.Retry("prod", dead[0].ID); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -9,7 +9,6 @@ type dest struct {
 	key      string
 	due      time.Time   // when it next has due work; zero: none known
 	inflight int         // attempts granted and not reported
-	fast     int         // of which fail-fast grants
 	started  []time.Time // their start times, oldest first
 	limit    float64     // adaptive concurrency limit
 	latency  time.Duration

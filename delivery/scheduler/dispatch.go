@@ -114,13 +114,10 @@ func (s *Scheduler) route(d *dest, now time.Time) {
 		}
 	case d.due.After(now):
 		s.timers.wake(d, d.due)
-	case d.blocked(now): // resting, or its probe in flight: due work fails fast
-		if !d.inRing && d.fast < s.o.cap() {
-			s.ring.push(d)
-		}
-		if !d.probing {
-			s.timers.wake(d, d.until) // the probe when the rest ends
-		}
+	case d.probing:
+		// its probe's report routes it
+	case d.blocked(now):
+		s.timers.wake(d, d.until) // the probe when the rest ends
 	case !d.inRing && d.inflight < d.maxInflight(&s.o):
 		s.ring.push(d)
 	}
@@ -147,9 +144,6 @@ func (s *Scheduler) pump(now time.Time) {
 			continue
 		}
 		if d.blocked(now) {
-			if d.fast < s.o.cap() {
-				s.grant(d, GrantFailFast, now)
-			}
 			s.route(d, now)
 			continue
 		}
@@ -161,7 +155,7 @@ func (s *Scheduler) pump(now time.Time) {
 			s.ring.push(d) // slow destinations share half the pool
 			continue
 		}
-		s.grant(d, GrantSend, now)
+		s.grant(d, now)
 		if d.inflight < d.maxInflight(&s.o) {
 			s.ring.push(d)
 		}
@@ -182,12 +176,8 @@ func (s *Scheduler) reclassify(d *dest, now time.Time) {
 }
 
 // grant runs one attempt of d in a worker.
-func (s *Scheduler) grant(d *dest, g Grant, now time.Time) {
-	if g == GrantFailFast {
-		d.fast++
-	} else {
-		d.circuit.started()
-	}
+func (s *Scheduler) grant(d *dest, now time.Time) {
+	d.circuit.started()
 	d.inflight++
 	d.started = append(d.started, now)
 	s.inflight++
@@ -198,15 +188,15 @@ func (s *Scheduler) grant(d *dest, g Grant, now time.Time) {
 	err := s.pool.Submit(func() {
 		defer s.running.Done()
 		start := s.o.Now()
-		r := s.attempt(d.key, g)
+		r := s.attempt(d.key)
 		if r.Latency <= 0 {
 			r.Latency = s.o.Now().Sub(start)
 		}
-		s.reports <- report{Report: r, d: d, g: g, start: now}
+		s.reports <- report{Report: r, d: d, start: now}
 	})
 	if err != nil {
 		s.running.Done()
-		s.handle(report{Report: Report{Local: true, Error: err.Error()}, d: d, g: g, start: now})
+		s.handle(report{Report: Report{Local: true, Error: err.Error()}, d: d, start: now})
 	}
 }
 
@@ -222,13 +212,9 @@ func (s *Scheduler) handle(r report) {
 		s.slowInflight--
 	}
 	d.finished(r.start)
-	if r.g == GrantFailFast {
-		d.fast--
-	}
 	switch {
-	case r.FailFast:
 	case r.Empty || r.Local:
-		if r.g == GrantSend && d.probing { // the probe did not happen
+		if d.probing { // the probe did not happen
 			d.probing = false
 		}
 		if r.Local && r.Error != "" {

@@ -11,10 +11,9 @@
 //     is older than SlowLatency, share at most half of the pool, so that a
 //     fresh event to a healthy destination always finds a free worker;
 //   - a destination whose circuit is open (after consecutive failures)
-//     gets no request until its rest ends, then one probe, and the spool
-//     is told it may drop what it keeps in memory for it; meanwhile its
-//     due deliveries fail fast: each gets a failed attempt recorded
-//     without a request, so its retry schedule runs its course;
+//     gets no attempt until its rest ends, then one probe, and the spool
+//     is told it keeps nothing in memory for it meanwhile; its deliveries
+//     wait, and go as soon as a probe succeeds;
 //   - first attempts before retries: the spool leases them first.
 //
 // The scheduler holds no deliveries: a granted worker leases one from the
@@ -43,19 +42,9 @@ type Queue interface {
 }
 
 // Attempt runs in a worker granted a slot for dest: it leases one due
-// delivery of dest from the spool, attempts it (or, for GrantFailFast,
-// records a failed attempt without a request) and records the result in
+// delivery of dest from the spool, attempts it and records the result in
 // the spool, and reports what happened.
-type Attempt func(dest string, g Grant) Report
-
-// Grant is what a worker is granted a slot for.
-type Grant uint8
-
-// Grants.
-const (
-	GrantSend     Grant = iota // send the delivery (a probe, when the circuit is open)
-	GrantFailFast              // the circuit is open: fail the delivery without a request
-)
+type Attempt func(dest string) Report
 
 // Report is what an Attempt tells the scheduler.
 type Report struct {
@@ -65,8 +54,6 @@ type Report struct {
 	// of ours (configuration unavailable, a disk error); the destination's
 	// circuit and limit ignore it.
 	Local bool
-	// FailFast: a delivery was failed without a request (GrantFailFast).
-	FailFast bool
 	// Healthy: the reply shows a working destination (anything but a
 	// transport error, a timeout, 408, 429 or 5xx).
 	Healthy bool
@@ -161,7 +148,6 @@ type Scheduler struct {
 type report struct {
 	Report
 	d     *dest
-	g     Grant
 	start time.Time
 }
 

@@ -37,7 +37,6 @@ type rig struct {
 
 type grantLog struct {
 	dest string
-	g    Grant
 	at   time.Time
 	id   string
 }
@@ -61,7 +60,7 @@ func newRig(t *testing.T, o Options) *rig {
 	return r
 }
 
-func (r *rig) attempt(dest string, g Grant) Report {
+func (r *rig) attempt(dest string) Report {
 	now := time.Now()
 	ds, _, err := r.sp.Lease(dest, now, 1, time.Minute)
 	if err != nil {
@@ -73,12 +72,8 @@ func (r *rig) attempt(dest string, g Grant) Report {
 	d := ds[0]
 	r.mu.Lock()
 	b := r.dests[dest]
-	r.log = append(r.log, grantLog{dest: dest, g: g, at: now, id: d.ID})
+	r.log = append(r.log, grantLog{dest: dest, at: now, id: d.ID})
 	r.mu.Unlock()
-	if g == GrantFailFast {
-		r.sp.Reschedule(d, spool.Attempt{At: now, Error: "circuit open"}, now.Add(time.Hour))
-		return Report{FailFast: true}
-	}
 	time.Sleep(b.delay)
 	a := spool.Attempt{At: now, Duration: time.Since(now), Status: 200}
 	if !b.healthy {
@@ -215,43 +210,35 @@ func TestAdaptiveLimit(t *testing.T) {
 }
 
 // After consecutive failures the circuit opens: the destination gets one
-// probe per rest, and its other due deliveries fail fast, without a
-// request, so their schedule runs on.
-func TestOpenCircuitFailsFast(t *testing.T) {
+// probe per rest, the others wait (nothing in memory for them), and all go
+// once a probe succeeds.
+func TestOpenCircuitWaits(t *testing.T) {
 	r := newRig(t, Options{Workers: 16, CircuitThreshold: 2, CircuitCooldown: 200 * time.Millisecond})
 	r.add("http://down:80", behaviour{healthy: false}, 30)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		fast := 0
-		for _, g := range r.grants() {
-			if g.g == GrantFailFast {
-				fast++
-			}
-		}
-		if fast+2 >= 30 { // all but the first failures failed fast
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of 30 deliveries failed fast", fast)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	time.Sleep(450 * time.Millisecond)
-	r.add("http://down:80", behaviour{healthy: false}, 1)
-	time.Sleep(100 * time.Millisecond)
-	sends := 0
-	for _, g := range r.grants() {
-		if g.g == GrantSend {
-			sends++
-		}
-	}
-	// Up to 4 at once before the circuit opened, then about one probe per
-	// rest (200 ms, then 400 ms).
-	if sends > 4+3 {
+	time.Sleep(700 * time.Millisecond) // opened, then probes at +200 ms and +600 ms
+	sends := len(r.grants())
+	// Up to 4 at once before the circuit opened, then one probe per rest.
+	if sends > 4+2 {
 		t.Fatalf("%d requests reached a destination whose circuit is open", sends)
+	}
+	if st := r.sp.Stats(); st.Cached > 1 {
+		t.Fatalf("a resting destination keeps %d deliveries in memory", st.Cached)
 	}
 	ds, _ := r.s.Destinations()
 	if len(ds) != 1 || ds[0].State == "closed" {
 		t.Fatalf("destination state %+v", ds)
+	}
+	r.mu.Lock()
+	r.dests["http://down:80"] = behaviour{healthy: true}
+	r.mu.Unlock()
+	// All go but those that failed for real: the rig reschedules those an
+	// hour later.
+	failed := int64(len(r.grants()))
+	deadline := time.Now().Add(3 * time.Second)
+	for r.sp.Stats().Pending > failed {
+		if time.Now().After(deadline) {
+			t.Fatalf("after recovery %d deliveries still wait (%d failed)", r.sp.Stats().Pending, failed)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

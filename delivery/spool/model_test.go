@@ -241,7 +241,7 @@ func (r *modelRun) step() {
 	case op < 80:
 		if d := r.m.pick(r.rng, func(d *mdel) bool { return d.status == StatusDead }); d != nil {
 			r.logf("redrive %s", d.id)
-			if _, err := r.sp.Redrive("prod", d.id, r.now); err != nil {
+			if _, err := r.sp.Redrive("prod", d.id, r.now, r.now.Add(time.Hour)); err != nil {
 				t.Fatalf("Redrive(%s): %v", d.id, err)
 			}
 			d.status, d.due = StatusPending, r.now

@@ -124,12 +124,12 @@ func (p *pebbleSpool) Dead(d *Delivery, a Attempt, status Status, reason string)
 		}
 		old := l.e.d
 		next := *old
-		next.record(a)
-		next.Status, next.Reason, next.moves, next.lease = status, reason, old.moves+1, 0
-		next.Due = a.At.Add(a.Duration) // a dead letter's Due is when it died
-		if next.Due.IsZero() {
-			next.Due = time.Now()
+		next.Due = time.Now() // a dead letter's Due is when it died
+		if !a.At.IsZero() {
+			next.record(a)
+			next.Due = a.At.Add(a.Duration)
 		}
+		next.Status, next.Reason, next.moves, next.lease = status, reason, old.moves+1, 0
 		w := p.db.NewBatch()
 		defer w.Close()
 		delta := p.removeQueued(w, old)
@@ -212,7 +212,7 @@ func (p *pebbleSpool) bodyGone(d *Delivery, gone int64) {
 }
 
 // Redrive implements Spool.
-func (p *pebbleSpool) Redrive(env, id string, now time.Time) (out *Delivery, err error) {
+func (p *pebbleSpool) Redrive(env, id string, now, expires time.Time) (out *Delivery, err error) {
 	err = p.use(func() error {
 		defer p.keyLocks.lock("redrive\x00" + id)()
 		v, err := p.get(deadKey(env, id))
@@ -224,7 +224,7 @@ func (p *pebbleSpool) Redrive(env, id string, now time.Time) (out *Delivery, err
 			return err
 		}
 		next := *d
-		next.Status, next.Reason, next.Base, next.Due = StatusPending, "", d.Attempts, now
+		next.Status, next.Reason, next.Base, next.Due, next.Expires = StatusPending, "", d.Attempts, now, expires
 		next.moves++
 		e := &entry{d: &next}
 		qs := p.markWriting([]*entry{e})

@@ -28,7 +28,7 @@ func appendDelivery(dst []byte, d *Delivery) []byte {
 		d.SyncName, d.Model, d.URL, d.Dest, d.TraceParent, d.Reason} {
 		dst = appendString(dst, s)
 	}
-	for _, t := range [...]time.Time{d.Received, d.Created, d.Due} {
+	for _, t := range [...]time.Time{d.Received, d.Created, d.Due, d.Expires} {
 		dst = binary.AppendVarint(dst, unixNano(t))
 	}
 	for _, n := range [...]int{d.Part, d.Attempts, d.Base, d.refs, d.moves, len(d.History)} {
@@ -55,7 +55,7 @@ func decodeDelivery(b []byte) (*Delivery, error) {
 		&d.SyncName, &d.Model, &d.URL, &d.Dest, &d.TraceParent, &d.Reason} {
 		*p = string(r.field())
 	}
-	for _, p := range [...]*time.Time{&d.Received, &d.Created, &d.Due} {
+	for _, p := range [...]*time.Time{&d.Received, &d.Created, &d.Due, &d.Expires} {
 		*p = fromUnixNano(r.varint())
 	}
 	var nh int

@@ -12,7 +12,7 @@ func sampleDelivery() *Delivery {
 		ID: "d1", EventID: "e1", Kind: KindRunner, Env: "prod", Integration: "github", Provider: "github",
 		ConnectionID: "c1", SyncName: "issues", Model: "Issue", URL: "https://app.example/hook",
 		Dest: "https://app.example:443", Part: 2, TraceParent: "00-ab-cd-01", Received: now, Created: now,
-		Due: now.Add(time.Second), Attempts: 3, Base: 1, Status: StatusDead, Reason: "retry schedule exhausted",
+		Due: now.Add(time.Second), Expires: now.Add(time.Hour), Attempts: 3, Base: 1, Status: StatusDead, Reason: "retry schedule exhausted",
 		History: []Attempt{{At: now, Duration: time.Second, Status: 503}, {At: now.Add(time.Minute), Error: "timeout"}},
 		refs:    2, bsize: 99, moves: 4,
 	}

@@ -44,16 +44,17 @@ type Spool interface {
 	// Reschedule records attempt a of a leased delivery and makes it due
 	// again at due.
 	Reschedule(d *Delivery, a Attempt, due time.Time) error
-	// Dead records attempt a of a leased delivery and makes it a dead
-	// letter with status (StatusDead or StatusGone) and reason.
+	// Dead records attempt a of a leased delivery (none when a.At is
+	// zero) and makes it a dead letter with status (StatusDead or
+	// StatusGone) and reason.
 	Dead(d *Delivery, a Attempt, status Status, reason string) error
 	// Release ends a lease without an attempt (shutdown, or a failure of
 	// ours, not the destination's): the delivery is due again at due.
 	Release(d *Delivery, due time.Time) error
 	// Redrive makes dead letter id of environment env pending again, due
-	// at now, with a fresh retry schedule, and returns it. An id that is no
-	// dead letter of env is ErrNotFound.
-	Redrive(env, id string, now time.Time) (*Delivery, error)
+	// at now, with a fresh retry schedule that runs out at expires, and
+	// returns it. An id that is no dead letter of env is ErrNotFound.
+	Redrive(env, id string, now, expires time.Time) (*Delivery, error)
 	// Get returns delivery id of environment env, pending or dead, with its
 	// attempt history, or ErrNotFound.
 	Get(env, id string) (*Delivery, error)
@@ -153,7 +154,8 @@ type Delivery struct {
 	TraceParent  string // the event's trace context
 	Received     time.Time
 	Created      time.Time
-	Due          time.Time // next attempt, while pending
+	Due          time.Time // next attempt, while pending; when it died, for a dead letter
+	Expires      time.Time // when its retry schedule has run out however few attempts it got
 	Attempts     int       // attempts made
 	Base         int       // Attempts when the retry schedule last (re)started
 	Status       Status

@@ -27,6 +27,7 @@ type config struct {
 	keep     bool
 	drainMax time.Duration
 	profile  string
+	compare  string
 }
 
 func main() {
@@ -44,6 +45,7 @@ func main() {
 	flag.DurationVar(&c.drainMax, "drain-timeout", 2*time.Minute, "longest wait for the delivery backlog to drain")
 	flag.BoolVar(&c.keep, "keep", false, "keep the gateway's data dir")
 	flag.StringVar(&c.profile, "profile", "", "write the gateway's CPU profile of the max-rate phase and its allocation profile into this directory")
+	flag.StringVar(&c.compare, "compare", "", "also measure this gateway binary (an earlier build), in the same run against the same ceiling")
 	flag.Parse()
 	if err := run(&c); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -79,23 +81,46 @@ func run(c *config) error {
 	ceilRes := closedLoop(ceil.addr, reqs, c.conns, c.duration)
 	ceilRes.print("ceiling (bare fasthttp)")
 
-	sink, err := startSink()
+	r, err := measureBinary(c, bin, filepath.Join(dir, "gw"), reqs, ceil.addr)
 	if err != nil {
 		return err
 	}
-	defer sink.close()
-	gw, err := startGateway(bin, filepath.Join(dir, "gw"))
+	r.print(ceilRes)
+	if c.compare == "" {
+		return nil
+	}
+	fmt.Printf("\nthe same phases for %s\n", c.compare)
+	old, err := measureBinary(c, c.compare, filepath.Join(dir, "compare"), reqs, ceil.addr)
 	if err != nil {
 		return err
+	}
+	old.print(ceilRes)
+	fmt.Printf("COMPARE this/compared ingest %.2f  end-to-end %.2f  p99_half_load %.2f  rss %.2f\n",
+		r.max.rps()/old.max.rps(), r.e2eRPS/old.e2eRPS, ms(pct(r.half.lat, 0.99))/ms(pct(old.half.lat, 0.99)),
+		float64(r.rss)/float64(old.rss))
+	return nil
+}
+
+// measureBinary runs every gateway phase against binary bin on a fresh
+// data dir and sink, then stops it.
+func measureBinary(c *config, bin, dataDir string, reqs *requests, ceilAddr string) (*report, error) {
+	sink, err := startSink()
+	if err != nil {
+		return nil, err
+	}
+	defer sink.close()
+	gw, err := startGateway(bin, dataDir)
+	if err != nil {
+		return nil, err
 	}
 	defer gw.stop()
 	if err := gw.configure(c.connsCfg, sink.url()); err != nil {
-		return err
+		return nil, err
 	}
-	r := measureGateway(c, gw, sink, reqs, ceil.addr)
+	acked = 0
+	r := measureGateway(c, gw, sink, reqs, ceilAddr)
 	if c.sinkDown > 0 {
 		r.sinkDown = measureSinkDown(c, gw, sink, reqs)
 	}
-	r.print(ceilRes)
-	return nil
+	return r, nil
 }

@@ -98,7 +98,8 @@ func measureSinkDown(c *config, gw *gateway, s *sink, reqs *requests) *sinkDownR
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
 
-func (r *report) print(ceil *result) {
+// print prints the report and returns its RESULT line.
+func (r *report) print(ceil *result) string {
 	ingestRatio := r.max.rps() / ceil.rps()
 	e2eRatio := r.e2eRPS / ceil.rps()
 	fmt.Printf("forwards delivered          %9.0f /s  (backlog grew by %d over the phase; drained %v after)\n",
@@ -115,4 +116,5 @@ func (r *report) print(ceil *result) {
 			mb(d.rss), d.backlog, d.drain.Seconds(), d.drained)
 	}
 	fmt.Println(line)
+	return line
 }
