@@ -36,7 +36,7 @@ type Options struct {
 	MaxBytes   int64
 	MinFree    int64
 	// MaxInMemory bounds the deliveries the spool keeps in memory, ready
-	// to lease; 8192. MaxMemoryBodies bounds the bytes of bodies kept with
+	// to lease; 16384. MaxMemoryBodies bounds the bytes of bodies kept with
 	// them; 32 MiB.
 	MaxInMemory     int
 	MaxMemoryBodies int64

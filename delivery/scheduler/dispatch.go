@@ -134,16 +134,14 @@ func (s *Scheduler) fire(now time.Time) {
 	}
 }
 
-// pump grants free slots to the destinations in the ring, one per turn.
+// pump grants free slots to the destinations in the ring, one per turn,
+// going round while slots are free and some destination takes one; it
+// stops after a whole turn in which none could.
 func (s *Scheduler) pump(now time.Time) {
 	budget := s.o.slowBudget()
-	for n := s.ring.len(); n > 0 && s.inflight < s.o.Workers; n-- {
+	for stalled := 0; s.ring.len() > stalled && s.inflight < s.o.Workers; {
 		d := s.ring.pop()
-		if d.due.IsZero() || d.due.After(now) {
-			s.route(d, now)
-			continue
-		}
-		if d.blocked(now) {
+		if d.due.IsZero() || d.due.After(now) || d.blocked(now) {
 			s.route(d, now)
 			continue
 		}
@@ -153,9 +151,11 @@ func (s *Scheduler) pump(now time.Time) {
 		s.reclassify(d, now)
 		if d.slow && s.slowInflight >= budget {
 			s.ring.push(d) // slow destinations share half the pool
+			stalled++
 			continue
 		}
 		s.grant(d, now)
+		stalled = 0
 		if d.inflight < d.maxInflight(&s.o) {
 			s.ring.push(d)
 		}

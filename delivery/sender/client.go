@@ -214,14 +214,14 @@ func (c *Client) Send(r *Request, now time.Time) Outcome {
 // sign signs r's body.
 func (c *Client) sign(r *Request, ts int64) (Signatures, error) {
 	if b := r.Payload.Bytes(); b != nil {
-		return Sign(r.Secret, r.ID, ts, io.MultiReader(bytes.NewReader(r.Prefix), bytes.NewReader(b), bytes.NewReader(r.Suffix)))
+		return Sign(r.Secret, r.ID, ts, r.Prefix, b, r.Suffix, nil)
 	}
 	body, err := r.Payload.Open()
 	if err != nil {
 		return Signatures{}, err
 	}
 	defer body.Close()
-	return Sign(r.Secret, r.ID, ts, io.MultiReader(bytes.NewReader(r.Prefix), body, bytes.NewReader(r.Suffix)))
+	return Sign(r.Secret, r.ID, ts, r.Prefix, nil, r.Suffix, body)
 }
 
 func (c *Client) send(h *host, r *Request, ts int64, sig Signatures) Outcome {

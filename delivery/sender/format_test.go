@@ -77,7 +77,7 @@ func TestDestKey(t *testing.T) {
 
 // The Standard Webhooks reference vector (PROVIDERS.md).
 func TestSignStandardWebhooksVector(t *testing.T) {
-	sig, err := Sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, strings.NewReader(`{"test": 2432232314}`))
+	sig, err := Sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, nil, nil, nil, strings.NewReader(`{"test": 2432232314}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestSignStandardWebhooksVector(t *testing.T) {
 
 func TestSignNango(t *testing.T) {
 	body := []byte(`{"from":"github"}`)
-	sig, err := Sign("app-secret", "id", 1, bytes.NewReader(body))
+	sig, err := Sign("app-secret", "id", 1, body[:3], body[3:], nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestSignNango(t *testing.T) {
 	if want := "v1," + b64(m.Sum(nil)); sig.Standard != want {
 		t.Errorf("webhook-signature %s, want %s", sig.Standard, want)
 	}
-	if _, err := Sign("whsec_!!not base64", "id", 1, bytes.NewReader(body)); err == nil || CheckSecret("whsec_!!not base64") == nil {
+	if _, err := Sign("whsec_!!not base64", "id", 1, nil, body, nil, nil); err == nil || CheckSecret("whsec_!!not base64") == nil {
 		t.Error("a whsec_ secret that is not base64 signed without error")
 	}
 }

@@ -71,44 +71,66 @@ type Signatures struct {
 }
 
 // Sign computes the signature headers of a body under an environment
-// secret, for delivery id and Unix timestamp ts. The body is read once,
-// in pieces, so that a large one need not be in memory.
-func Sign(secret, id string, ts int64, body io.Reader) (Signatures, error) {
+// secret, for delivery id and Unix timestamp ts. The body is prefix, then
+// payload, then suffix; a payload that is not in memory (payload nil) is
+// read from r, in pieces, so that a large one never is.
+func Sign(secret, id string, ts int64, prefix, payload, suffix []byte, r io.Reader) (Signatures, error) {
 	sg, err := signerFor(secret)
 	if err != nil {
 		return Signatures{}, err
 	}
-	nango := sg.nango.Get().(hash.Hash)
-	plain := sg.plain.Get().(hash.Hash)
-	std := sg.std.Get().(hash.Hash)
-	defer sg.nango.Put(nango)
-	defer sg.plain.Put(plain)
-	defer sg.std.Put(std)
-	nango.Reset()
-	plain.Reset()
-	std.Reset()
-	plain.Write(sg.secret)
+	hs := [3]hash.Hash{sg.nango.Get().(hash.Hash), sg.plain.Get().(hash.Hash), sg.std.Get().(hash.Hash)}
+	defer func() {
+		sg.nango.Put(hs[0])
+		sg.plain.Put(hs[1])
+		sg.std.Put(hs[2])
+	}()
+	for _, h := range hs {
+		h.Reset()
+	}
+	hs[1].Write(sg.secret)
 	var tsb [20]byte
-	std.Write([]byte(id))
-	std.Write([]byte{'.'})
-	std.Write(strconv.AppendInt(tsb[:0], ts, 10))
-	std.Write([]byte{'.'})
-	if _, err := copyBuffer(io.MultiWriter(nango, plain, std), body); err != nil {
+	hs[2].Write([]byte(id))
+	hs[2].Write([]byte{'.'})
+	hs[2].Write(strconv.AppendInt(tsb[:0], ts, 10))
+	hs[2].Write([]byte{'.'})
+	write := func(b []byte) {
+		for _, h := range hs {
+			h.Write(b)
+		}
+	}
+	write(prefix)
+	if payload != nil || r == nil {
+		write(payload)
+	} else if err := readEach(r, write); err != nil {
 		return Signatures{}, fmt.Errorf("sender: reading the body to sign: %w", err)
 	}
+	write(suffix)
 	var buf [sha256.Size]byte
 	return Signatures{
-		NangoHMAC:   hex.EncodeToString(nango.Sum(buf[:0])),
-		NangoLegacy: hex.EncodeToString(plain.Sum(buf[:0])),
-		Standard:    "v1," + base64.StdEncoding.EncodeToString(std.Sum(buf[:0])),
+		NangoHMAC:   hex.EncodeToString(hs[0].Sum(buf[:0])),
+		NangoLegacy: hex.EncodeToString(hs[1].Sum(buf[:0])),
+		Standard:    "v1," + base64.StdEncoding.EncodeToString(hs[2].Sum(buf[:0])),
 	}, nil
 }
 
-// copyBuffer copies with a pooled 32 KiB buffer.
-func copyBuffer(w io.Writer, r io.Reader) (int64, error) {
+// readEach reads r to its end in pieces of a pooled 32 KiB buffer, passing
+// each to f.
+func readEach(r io.Reader, f func([]byte)) error {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
-	return io.CopyBuffer(w, r, *bp)
+	for {
+		n, err := r.Read(*bp)
+		if n > 0 {
+			f((*bp)[:n])
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}

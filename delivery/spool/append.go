@@ -92,6 +92,8 @@ func (p *pebbleSpool) prepare(w *pebble.Batch, b *Batch) (entries []*entry, blob
 	}
 	bodies := make([]*Body, len(b.Bodies)) // kept in memory with the entries; nil: read when sent
 	sizes := make([]int64, len(b.Bodies))  // bytes stored, 0: not stored
+	values := make([][]byte, len(b.Bodies))
+	blobbed := make([]bool, len(b.Bodies))
 	for part, in := range b.Bodies {
 		if refs[part] == 0 {
 			continue
@@ -108,25 +110,31 @@ func (p *pebbleSpool) prepare(w *pebble.Batch, b *Batch) (entries []*entry, blob
 			}
 			blobs = append(blobs, path)
 			body.fs, body.path = p.o.FS, path
+			blobbed[part] = true
 		} else if len(in.Payload) <= p.o.MaxCachedBody {
 			body.payload = bytes.Clone(in.Payload)
 			if body.payload == nil {
 				body.payload = []byte{}
 			}
 		} else {
-			body = nil // stored inline, too large to keep in memory
+			body = nil // stored, too large to keep in memory
 		}
-		k := bodyKey(tagBody, b.EventID, part)
-		v := appendBodyValue(nil, in.Header, in.Payload, blob)
-		w.Set(k, v, nil)
-		sizes[part] = int64(len(k) + len(v))
+		values[part] = appendBodyValue(nil, in.Header, in.Payload, blob)
+		sizes[part] = int64(len(values[part]))
 		if blob {
 			sizes[part] += int64(len(in.Payload))
 		}
+		if refs[part] > 1 { // shared: its own key, counted down by its deliveries
+			k := bodyKey(tagBody, b.EventID, part)
+			w.Set(k, values[part], nil)
+			sizes[part] += int64(len(k))
+			delta += sizes[part]
+		} else if blob {
+			delta += int64(len(in.Payload)) // the file; the value is in the record
+		}
 		bodies[part] = body
-		delta += sizes[part]
+		bodyDelta += sizes[part]
 	}
-	bodyDelta = delta
 	for _, in := range b.Deliveries {
 		if in.Part < 0 || in.Part >= len(sizes) || sizes[in.Part] == 0 {
 			for _, path := range blobs {
@@ -135,7 +143,10 @@ func (p *pebbleSpool) prepare(w *pebble.Batch, b *Batch) (entries []*entry, blob
 			return nil, nil, 0, 0, errBadPart
 		}
 		d := *in
-		d.refs, d.bsize, d.moves, d.Status = refs[d.Part], sizes[d.Part], 0, StatusPending
+		d.refs, d.bsize, d.blob, d.moves, d.Status = refs[d.Part], sizes[d.Part], blobbed[d.Part], 0, StatusPending
+		if d.refs == 1 {
+			d.inline = values[d.Part]
+		}
 		k := queueKey(&d)
 		v := appendDelivery(nil, &d)
 		d.rsize = len(v)

@@ -65,8 +65,9 @@ func (s blobStore) syncDir() error {
 // next open.
 func (s blobStore) remove(path string) { _ = s.fs.Remove(path) }
 
-// removeOrphans removes the blob files no stored body refers to.
-func (s blobStore) removeOrphans(db *pebble.DB) error {
+// removeOrphans removes the blob files no stored body refers to: neither
+// a body key nor a record that holds its body (kept).
+func (s blobStore) removeOrphans(db *pebble.DB, kept map[string]bool) error {
 	names, err := s.fs.List(s.dir)
 	if err != nil {
 		return fmt.Errorf("spool: listing blobs: %w", err)
@@ -74,7 +75,7 @@ func (s blobStore) removeOrphans(db *pebble.DB) error {
 	for _, name := range names {
 		i := strings.LastIndexByte(name, '.')
 		part, err := strconv.Atoi(name[i+1:])
-		if i <= 0 || err != nil {
+		if i <= 0 || err != nil || kept[name] {
 			continue
 		}
 		_, c, err := db.Get(bodyKey(tagBody, name[:i], part))

@@ -20,6 +20,7 @@ type dq struct {
 	writing map[string]struct{} // ids written, not yet published
 	pending int                 // pending deliveries stored, leased or not
 	resting bool                // its circuit is open: scans load what is asked, no more
+	expiry  time.Time           // no lease expires before; zero: none is held
 	dropped bool                // removed from the spool's map: look it up again
 }
 
@@ -161,6 +162,9 @@ func (p *pebbleSpool) Lease(dest string, now time.Time, max int, ttl time.Durati
 				p.cachedBytes.Add(-e.cachedBytes())
 				l := &leaseOf{e: e, token: p.leaseSeq.Add(1), expires: now.Add(ttl)}
 				q.leased[e.d.ID] = l
+				if q.expiry.IsZero() || l.expires.Before(q.expiry) {
+					q.expiry = l.expires
+				}
 				p.leased.Add(1)
 				d := *e.d
 				d.lease = l.token
@@ -248,10 +252,18 @@ func (p *pebbleSpool) scan(q *dq, cl, want int) error {
 }
 
 // expireLeases returns to its window every lease of q past its expiry
-// (its holder is gone); q.mu is held.
+// (its holder is gone); q.mu is held. It looks only once the earliest
+// expiry has come.
 func (p *pebbleSpool) expireLeases(q *dq, now time.Time) {
+	if q.expiry.IsZero() || now.Before(q.expiry) {
+		return
+	}
+	q.expiry = time.Time{}
 	for id, l := range q.leased {
 		if l.ending || !now.After(l.expires) {
+			if q.expiry.IsZero() || l.expires.Before(q.expiry) {
+				q.expiry = l.expires
+			}
 			continue
 		}
 		p.log.Warn("spool: a lease expired; the delivery is due again", "delivery", id, "destination", q.key)

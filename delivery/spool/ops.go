@@ -25,7 +25,7 @@ func (p *pebbleSpool) Ack(d *Delivery, a Attempt, then *Batch) error {
 		w := p.db.NewBatch()
 		defer w.Close()
 		delta := p.removeQueued(w, old)
-		unlock, gone := p.releaseBody(w, old)
+		unlock, freed, gone := p.releaseBody(w, old)
 		defer unlock()
 		var entries []*entry
 		var blobs []string
@@ -39,7 +39,7 @@ func (p *pebbleSpool) Ack(d *Delivery, a Attempt, then *Batch) error {
 			delta += more
 		}
 		qs := p.markWriting(entries)
-		if err := p.commit(w, false, delta+gone); err != nil {
+		if err := p.commit(w, false, delta+freed); err != nil {
 			p.unmarkWriting(qs, entries)
 			for _, path := range blobs {
 				p.blobs.remove(path)
@@ -174,12 +174,19 @@ func (p *pebbleSpool) removeQueued(w *pebble.Batch, d *Delivery) int64 {
 // releaseBody adds to w what ends d's claim on its body: the body's
 // removal when d was its last delivery, else a lower count of those left.
 // It returns the function that unlocks the body's count, to call once w
-// is committed, and the bytes freed (negative) when the body goes.
-func (p *pebbleSpool) releaseBody(w *pebble.Batch, d *Delivery) (unlock func(), gone int64) {
+// is committed, and, when the body goes, the stored bytes freed beyond
+// d's record (negative) and the body's own bytes (see bodyGone).
+func (p *pebbleSpool) releaseBody(w *pebble.Batch, d *Delivery) (unlock func(), freed, body int64) {
+	if d.inline != nil { // in the record, which goes: its blob file goes too
+		if d.blob {
+			freed = -(d.bsize - int64(len(d.inline)))
+		}
+		return func() {}, freed, -d.bsize
+	}
 	bk := bodyKey(tagBody, d.EventID, d.Part)
 	if d.refs <= 1 {
 		w.SingleDelete(bk, nil)
-		return func() {}, -d.bsize
+		return func() {}, -d.bsize, -d.bsize
 	}
 	mu := &p.bodyLocks[maphash.Bytes(bodySeed, bk)%uint64(len(p.bodyLocks))]
 	mu.Lock()
@@ -193,22 +200,24 @@ func (p *pebbleSpool) releaseBody(w *pebble.Batch, d *Delivery) (unlock func(), 
 	if left <= 1 {
 		w.SingleDelete(bk, nil)
 		w.Delete(nk, nil)
-		return mu.Unlock, -d.bsize
+		return mu.Unlock, -d.bsize, -d.bsize
 	}
 	w.Set(nk, binary.AppendUvarint(nil, left-1), nil)
-	return mu.Unlock, 0
+	return mu.Unlock, 0, 0
 }
 
 var bodySeed = maphash.MakeSeed()
 
-// bodyGone accounts a body removed by a committed write (gone < 0) and
-// removes its blob file.
-func (p *pebbleSpool) bodyGone(d *Delivery, gone int64) {
-	if gone == 0 {
+// bodyGone accounts a body removed by a committed write (body < 0) and
+// removes its blob file if it has one.
+func (p *pebbleSpool) bodyGone(d *Delivery, body int64) {
+	if body == 0 {
 		return
 	}
-	p.bodyByte.Add(gone)
-	p.blobs.remove(p.blobs.path(blobName(d.EventID, d.Part)))
+	p.bodyByte.Add(body)
+	if d.blob {
+		p.blobs.remove(p.blobs.path(blobName(d.EventID, d.Part)))
+	}
 }
 
 // Redrive implements Spool.
@@ -274,9 +283,9 @@ func (p *pebbleSpool) purgeDead(env, id string, ak []byte) error {
 	}
 	w.SingleDelete(dk, nil)
 	w.Delete(refKey(id), nil)
-	unlock, gone := p.releaseBody(w, d)
+	unlock, freed, gone := p.releaseBody(w, d)
 	defer unlock()
-	if err := p.commit(w, false, gone-int64(len(dk)+len(v)+len(ak)+1+len(id)+len(dk))); err != nil {
+	if err := p.commit(w, false, freed-int64(len(dk)+len(v)+len(ak)+1+len(id)+len(dk))); err != nil {
 		return err
 	}
 	p.bodyGone(d, gone)

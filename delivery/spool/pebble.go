@@ -28,7 +28,7 @@ type Options struct {
 	// MaxPending bounds the pending deliveries; 4,000,000.
 	MaxPending int64
 	// MaxCached bounds the deliveries kept in memory ready to lease;
-	// 8192. PerDestCached bounds those of one destination; 512.
+	// 16384. PerDestCached bounds those of one destination; 4096.
 	MaxCached     int
 	PerDestCached int
 	// MaxCachedBodies bounds the bytes of bodies kept in memory with
@@ -68,8 +68,8 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	def64(&o.MinFree, 1<<30)
 	def64(&o.MaxPending, 4_000_000)
-	def(&o.MaxCached, 8192)
-	def(&o.PerDestCached, 512)
+	def(&o.MaxCached, 16384)
+	def(&o.PerDestCached, 4096)
 	def64(&o.MaxCachedBodies, 32<<20)
 	def(&o.MaxCachedBody, 64<<10)
 	def(&o.InlineBody, 512<<10)
@@ -189,6 +189,7 @@ func pebbleOptions(o Options) *pebble.Options {
 // builds each destination's state (its windows start empty, bounded at
 // -∞, so the first lease scans the disk).
 func (p *pebbleSpool) load() error {
+	kept := map[string]bool{} // blob files records hold
 	it, err := p.db.NewIter(nil)
 	if err != nil {
 		return fmt.Errorf("spool: reading: %w", err)
@@ -202,8 +203,10 @@ func (p *pebbleSpool) load() error {
 			if dest, _, ok := splitQueueKey(k); ok {
 				p.dqLocked(dest).pending++
 			}
+			n += p.loadInline(it.Value(), kept)
 		case tagDead:
 			p.dead.Add(1)
+			n += p.loadInline(it.Value(), kept)
 		case tagBody:
 			if v := it.Value(); len(v) > 1 && v[1] == bodyBlob {
 				if b, err := decodeBody(v, nil, ""); err == nil {
@@ -222,7 +225,24 @@ func (p *pebbleSpool) load() error {
 	if err := it.Close(); err != nil {
 		return fmt.Errorf("spool: reading: %w", err)
 	}
-	return p.blobs.removeOrphans(p.db)
+	return p.blobs.removeOrphans(p.db, kept)
+}
+
+// loadInline accounts, at open, the body a record holds, notes its blob
+// file in kept, and returns the bytes of that file (outside the record).
+func (p *pebbleSpool) loadInline(v []byte, kept map[string]bool) int64 {
+	if len(v) < 4 || v[3]&flagInline == 0 {
+		return 0
+	}
+	d, err := decodeDelivery(v)
+	if err != nil {
+		return 0
+	}
+	p.bodyByte.Add(d.bsize)
+	if d.blob {
+		kept[blobName(d.EventID, d.Part)] = true
+	}
+	return d.bsize - int64(len(d.inline))
 }
 
 // splitQueueKey returns the destination and class of a queue key.

@@ -22,12 +22,16 @@ func (p *pebbleSpool) Body(d *Delivery) (b *Body, err error) {
 			return b, nil
 		}
 	}
+	path := p.blobs.path(blobName(d.EventID, d.Part))
+	if d.inline != nil {
+		return decodeBody(d.inline, p.o.FS, path)
+	}
 	err = p.use(func() error {
 		v, err := p.get(bodyKey(tagBody, d.EventID, d.Part))
 		if err != nil {
 			return fmt.Errorf("spool: body of %s: %w", d.ID, err)
 		}
-		b, err = decodeBody(v, p.o.FS, p.blobs.path(blobName(d.EventID, d.Part)))
+		b, err = decodeBody(v, p.o.FS, path)
 		return err
 	})
 	return b, err

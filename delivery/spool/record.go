@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"time"
@@ -8,6 +9,12 @@ import (
 
 // recordVersion is the first byte of every encoded delivery.
 const recordVersion = 3
+
+// Record flags (the fourth byte).
+const (
+	flagBlob   = 1 << 0 // the body is in a blob file
+	flagInline = 1 << 1 // the body's value is in the record
+)
 
 var errCorrupt = errors.New("spool: corrupt record")
 
@@ -23,7 +30,14 @@ func appendDelivery(dst []byte, d *Delivery) []byte {
 		}
 		dst = make([]byte, 0, n)
 	}
-	dst = append(dst, recordVersion, byte(d.Status), byte(d.Kind))
+	flags := byte(0)
+	if d.blob {
+		flags |= flagBlob
+	}
+	if d.inline != nil {
+		flags |= flagInline
+	}
+	dst = append(dst, recordVersion, byte(d.Status), byte(d.Kind), flags)
 	for _, s := range [...]string{d.ID, d.EventID, d.Env, d.Integration, d.Provider, d.ConnectionID,
 		d.SyncName, d.Model, d.URL, d.Dest, d.TraceParent, d.Reason} {
 		dst = appendString(dst, s)
@@ -35,6 +49,9 @@ func appendDelivery(dst []byte, d *Delivery) []byte {
 		dst = binary.AppendUvarint(dst, uint64(n))
 	}
 	dst = binary.AppendUvarint(dst, uint64(max(d.bsize, 0)))
+	if d.inline != nil {
+		dst = appendBytes(dst, d.inline)
+	}
 	for _, a := range d.History {
 		dst = binary.AppendVarint(dst, unixNano(a.At))
 		dst = binary.AppendUvarint(dst, uint64(max(a.Duration, 0)))
@@ -46,11 +63,11 @@ func appendDelivery(dst []byte, d *Delivery) []byte {
 
 // decodeDelivery decodes b into a new Delivery; nothing retains b.
 func decodeDelivery(b []byte) (*Delivery, error) {
-	if len(b) < 3 || b[0] != recordVersion {
+	if len(b) < 4 || b[0] != recordVersion || b[3]&^(flagBlob|flagInline) != 0 {
 		return nil, errCorrupt
 	}
-	r := reader{b: b[3:]}
-	d := &Delivery{Status: Status(b[1]), Kind: Kind(b[2])}
+	r := reader{b: b[4:]}
+	d := &Delivery{Status: Status(b[1]), Kind: Kind(b[2]), blob: b[3]&flagBlob != 0}
 	for _, p := range [...]*string{&d.ID, &d.EventID, &d.Env, &d.Integration, &d.Provider, &d.ConnectionID,
 		&d.SyncName, &d.Model, &d.URL, &d.Dest, &d.TraceParent, &d.Reason} {
 		*p = string(r.field())
@@ -63,6 +80,12 @@ func decodeDelivery(b []byte) (*Delivery, error) {
 		*p = int(r.uvarint())
 	}
 	d.bsize = int64(r.uvarint())
+	if b[3]&flagInline != 0 {
+		d.inline = bytes.Clone(r.field())
+		if d.inline == nil {
+			d.inline = []byte{}
+		}
+	}
 	if nh > MaxHistory || r.bad {
 		return nil, errCorrupt
 	}

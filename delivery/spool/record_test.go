@@ -48,7 +48,7 @@ func TestHistoryKeepsTheLast(t *testing.T) {
 func FuzzDecodeDelivery(f *testing.F) {
 	f.Add(appendDelivery(nil, sampleDelivery()))
 	f.Add(appendDelivery(nil, &Delivery{ID: "x"}))
-	f.Add([]byte{recordVersion, 0, 0})
+	f.Add([]byte{recordVersion, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d, err := decodeDelivery(b)
 		if err != nil {

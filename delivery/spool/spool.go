@@ -162,11 +162,13 @@ type Delivery struct {
 	Reason       string    // why it is a dead letter
 	History      []Attempt // the last MaxHistory attempts, oldest first
 
-	refs  int    // deliveries sharing its body, when appended
-	bsize int64  // bytes its body takes, accounted when the body goes
-	moves int    // times its record was rewritten
-	rsize int    // bytes of its encoded record (not stored)
-	lease uint64 // the lease it is held under, 0 when not leased
+	refs   int    // deliveries sharing its body, when appended
+	bsize  int64  // bytes its body takes, accounted when the body goes
+	blob   bool   // its body is in a blob file
+	inline []byte // its body's value, when the body is its own (stored in its record)
+	moves  int    // times its record was rewritten
+	rsize  int    // bytes of its encoded record (not stored)
+	lease  uint64 // the lease it is held under, 0 when not leased
 }
 
 // First reports whether no attempt has been made yet.

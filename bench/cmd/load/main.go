@@ -81,7 +81,7 @@ func run(c *config) error {
 	ceilRes := closedLoop(ceil.addr, reqs, c.conns, c.duration)
 	ceilRes.print("ceiling (bare fasthttp)")
 
-	r, err := measureBinary(c, bin, filepath.Join(dir, "gw"), reqs, ceil.addr)
+	r, err := measureBinary(c, bin, filepath.Join(dir, "gw"), reqs, ceil.addr, c.profile)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,11 @@ func run(c *config) error {
 		return nil
 	}
 	fmt.Printf("\nthe same phases for %s\n", c.compare)
-	old, err := measureBinary(c, c.compare, filepath.Join(dir, "compare"), reqs, ceil.addr)
+	oldProfile := ""
+	if c.profile != "" {
+		oldProfile = filepath.Join(c.profile, "compare")
+	}
+	old, err := measureBinary(c, c.compare, filepath.Join(dir, "compare"), reqs, ceil.addr, oldProfile)
 	if err != nil {
 		return err
 	}
@@ -102,8 +106,8 @@ func run(c *config) error {
 }
 
 // measureBinary runs every gateway phase against binary bin on a fresh
-// data dir and sink, then stops it.
-func measureBinary(c *config, bin, dataDir string, reqs *requests, ceilAddr string) (*report, error) {
+// data dir and sink, then stops it; profiles go to profile ("" none).
+func measureBinary(c *config, bin, dataDir string, reqs *requests, ceilAddr, profile string) (*report, error) {
 	sink, err := startSink()
 	if err != nil {
 		return nil, err
@@ -118,7 +122,9 @@ func measureBinary(c *config, bin, dataDir string, reqs *requests, ceilAddr stri
 		return nil, err
 	}
 	acked = 0
-	r := measureGateway(c, gw, sink, reqs, ceilAddr)
+	cc := *c
+	cc.profile = profile
+	r := measureGateway(&cc, gw, sink, reqs, ceilAddr)
 	if c.sinkDown > 0 {
 		r.sinkDown = measureSinkDown(c, gw, sink, reqs)
 	}

@@ -58,8 +58,15 @@ func measureGateway(c *config, gw *gateway, s *sink, reqs *requests, ceilAddr st
 	before := s.delivered.Load()
 	s.recording.Store(true)
 	prof := gw.profile(c.profile, "cpu.pprof", fmt.Sprintf("/debug/pprof/profile?seconds=%d", max(1, int(c.duration.Seconds())-1)))
+	stacks := make(chan struct{})
+	go func() { // what the goroutines wait on, half-way through
+		time.Sleep(c.duration / 2)
+		<-gw.profile(c.profile, "goroutines.txt", "/debug/pprof/goroutine?debug=1")
+		close(stacks)
+	}()
 	r.max = drive(func() *result { return closedLoop(gw.addr, reqs, c.conns, c.duration) })
 	<-prof
+	<-stacks
 	<-gw.profile(c.profile, "allocs.pprof", "/debug/pprof/allocs")
 	delivered := s.delivered.Load() - before
 	s.recording.Store(false)
