@@ -1,7 +1,10 @@
 // Package matchers holds the provider-independent authenticity and routing
-// mechanisms that the packages under plugins/ are built from: an HMAC
-// matcher over a signed-content template (HMAC), a shared-token matcher
-// (Token), and compiled JSON path lookups (Path).
+// mechanisms that the packages under plugins/ are built from: an HMAC (or
+// plain secret-prefixed digest) matcher over a signed-content template
+// (HMAC), a shared-token matcher (Token), compiled JSON path lookups
+// (Path) and a first-member-in-document-order scan (FirstString), form
+// bodies as JSON objects (AppendFormObject), and the dedupe key of a batch
+// of provider ids (AppendBatchKey).
 //
 // Everything is compiled once, when an integration's configuration is
 // provisioned; the compiled values are immutable, safe for concurrent use,
