@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -29,6 +30,7 @@ type job struct {
 	header   []byte
 	url      []byte
 	resp     []byte
+	reply    provider.Reply
 }
 
 var jobPool = sync.Pool{New: func() any { return new(job) }}
@@ -45,6 +47,7 @@ func (j *job) reset() {
 	j.header = j.header[:0]
 	j.url = j.url[:0]
 	j.resp = j.resp[:0]
+	j.reply = provider.Reply{}
 }
 
 func (s *Server) serveIngress(ctx *fasthttp.RequestCtx) {
@@ -127,14 +130,13 @@ func (s *Server) verifyRoute(ctx *fasthttp.RequestCtx, j *job, envName, integNam
 		j.req.URL = j.url
 	}
 	if hs, ok := ig.Instance.(provider.Handshaker); ok {
-		var w provider.Reply
-		handled, err := hs.Handshake(&j.req, &w)
+		handled, err := hs.Handshake(&j.req, &j.reply)
 		if err != nil {
 			s.requestError(ctx, ig, err)
 			return false
 		}
 		if handled {
-			writeReply(ctx, &w)
+			writeReply(ctx, &j.reply)
 			return false
 		}
 	}
@@ -206,16 +208,13 @@ func dedupeTail(cs []*config.Conn, n int) []*config.Conn {
 }
 
 // addForwards appends one forward per matched connection and URL (the
-// connection's override, else the environment's URLs), or, for an
-// unmatched event the environment forwards, one per URL with a null
-// connection id.
+// connection's override, else the environment's URLs). An unmatched event
+// the environment forwards goes once per URL with a null connection id:
+// the whole payload when no key matched, and, for a batch split into one
+// part per key (Routing.Parts), the part of each key that matched nothing.
 func (j *job) addForwards(env *config.Env) {
 	if len(j.conns) == 0 {
-		if !env.DropUnmatched {
-			for _, u := range env.URLs {
-				j.forwards = append(j.forwards, delivery.Forward{URL: u, Payload: j.payload(0)})
-			}
-		}
+		j.addUnmatched(env, j.payload(-1))
 		return
 	}
 	for i, c := range j.conns {
@@ -228,11 +227,28 @@ func (j *job) addForwards(env *config.Env) {
 			j.forwards = append(j.forwards, delivery.Forward{ConnectionID: c.ID, URL: u, Payload: payload})
 		}
 	}
+	for i, part := range j.rt.Parts {
+		if !slices.Contains(j.keyOf, i) {
+			j.addUnmatched(env, part)
+		}
+	}
 }
 
-// payload is the JSON forwarded for routing key i.
+// addUnmatched appends the forwards of an unmatched payload, unless the
+// environment drops unmatched events.
+func (j *job) addUnmatched(env *config.Env, payload []byte) {
+	if env.DropUnmatched {
+		return
+	}
+	for _, u := range env.URLs {
+		j.forwards = append(j.forwards, delivery.Forward{URL: u, Payload: payload})
+	}
+}
+
+// payload is the JSON forwarded for routing key i: its part when the
+// batch is split, else (and for i < 0) the whole payload.
 func (j *job) payload(i int) []byte {
-	if i < len(j.rt.Parts) {
+	if i >= 0 && i < len(j.rt.Parts) {
 		return j.rt.Parts[i]
 	}
 	if j.rt.Payload != nil {
@@ -270,10 +286,11 @@ func (s *Server) enqueue(ctx *fasthttp.RequestCtx, j *job, env *config.Env, ig *
 		return
 	}
 	if a, ok := ig.Instance.(provider.Acker); ok {
-		var w provider.Reply
-		a.Ack(&j.req, &w)
-		writeReply(ctx, &w)
-		return
+		j.reply = provider.Reply{}
+		if a.Ack(&j.req, &j.reply); !j.reply.IsZero() {
+			writeReply(ctx, &j.reply)
+			return
+		}
 	}
 	j.resp = append(j.resp[:0], `{"id":`...)
 	j.resp = jsonx.AppendString(j.resp, res.ID)
