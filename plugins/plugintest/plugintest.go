@@ -1,8 +1,10 @@
 // Package plugintest is the conformance suite every provider plugin runs
-// from its own tests: Run checks a valid delivery passes and routes as
-// expected, that tampered, unsigned, wrongly signed, malformed and stale
-// deliveries fail cleanly, and that Verify and Route do not allocate.
-// FuzzVerify and FuzzRoute drive a plugin's fuzz targets.
+// from its own tests: Run checks that the provider's published vectors and
+// a valid delivery pass and route as expected; that tampered, unsigned,
+// wrongly signed, malformed, wrong-length, stale and future deliveries
+// fail cleanly, as (false, nil) or a 4xx *provider.Error, never a panic;
+// and that Verify and Route do not allocate. FuzzVerify and FuzzRoute
+// drive a plugin's fuzz targets.
 package plugintest
 
 import (
@@ -44,6 +46,36 @@ type Case struct {
 	// Now is when the valid deliveries are received; zero means a fixed
 	// date.
 	Now time.Time
+	// Tolerance, with Timestamped, is the replay window: deliveries signed
+	// one second more than it before or after Now must fail, one second
+	// less must pass.
+	Tolerance time.Duration
+	// TimestampHeader, when the timestamp travels in its own header, names
+	// it: a delivery without it or with a malformed one must fail.
+	TimestampHeader string
+	// BodyTimestamp means the timestamp is a field of the body (Linear):
+	// Sign writes it there, so it cannot make an arbitrary fuzzed body
+	// valid, and FuzzRoute skips the bodies Verify rejects.
+	BodyTimestamp bool
+	// RouteAllocates means Route may allocate for this delivery (a SOAP
+	// body parsed with encoding/xml); the allocation check then covers
+	// Verify alone. JSON deliveries must not set it.
+	RouteAllocates bool
+	// Vectors are the provider's published or documented test vectors:
+	// each must verify, and fail once its body changes.
+	Vectors []Vector
+}
+
+// Vector is one fixed, provider-documented delivery.
+type Vector struct {
+	// Name says where the vector comes from.
+	Name string
+	// Config provisions the instance; the zero Config means the Case's.
+	Config provider.Config
+	// Now is when the vector is received (inside its replay window).
+	Now time.Time
+	// Request builds the delivery.
+	Request func() *fasthttp.Request
 }
 
 func (c *Case) now() time.Time {
@@ -61,6 +93,9 @@ func Run(t *testing.T, c Case) {
 		t.Fatalf("Provision: %v", err)
 	}
 	now := c.now()
+	for _, v := range c.Vectors {
+		t.Run("vector "+v.Name, func(t *testing.T) { c.vector(t, inst, v) })
+	}
 	t.Run("valid", func(t *testing.T) { c.valid(t, inst, c.Config.Secret) })
 	if c.Config.PreviousSecret != "" {
 		t.Run("previous secret", func(t *testing.T) { c.valid(t, inst, c.Config.PreviousSecret) })
@@ -80,11 +115,7 @@ func Run(t *testing.T, c Case) {
 		c.signed(t, inst, now)
 	}
 	if c.Timestamped {
-		for _, d := range []time.Duration{-time.Hour, time.Hour, -24 * time.Hour * 365} {
-			t.Run("stale "+d.String(), func(t *testing.T) {
-				wantFail(t, inst, c.Sign(now.Add(d), c.Config.Secret, c.Body), now)
-			})
-		}
+		c.timestamped(t, inst, now)
 	}
 	t.Run("allocs", func(t *testing.T) { c.allocs(t, inst, now) })
 	t.Run("concurrent", func(t *testing.T) { c.concurrent(t, inst, now) })
@@ -115,6 +146,69 @@ func (c *Case) valid(t *testing.T, inst provider.Instance, secret string) {
 	checkPayload(t, r, &rt)
 }
 
+// vector checks a documented delivery verifies, and fails with another
+// body.
+func (c *Case) vector(t *testing.T, inst provider.Instance, v Vector) {
+	if v.Config.Secret != "" || v.Config.PreviousSecret != "" || v.Config.Options != nil {
+		var err error
+		if inst, err = c.Provider.Provision(v.Config); err != nil {
+			t.Fatalf("Provision: %v", err)
+		}
+	}
+	req := v.Request()
+	if ok, err := inst.Verify(&provider.Request{Req: req, Now: v.Now}); !ok || err != nil {
+		t.Fatalf("Verify = %v, %v; want true", ok, err)
+	}
+	b := append([]byte(nil), req.Body()...)
+	if len(b) == 0 {
+		b = []byte("x")
+	} else {
+		b[len(b)/2] ^= 0x01
+	}
+	req = v.Request()
+	req.SetBody(b)
+	wantFail(t, inst, req, v.Now)
+}
+
+// timestamped checks stale and future deliveries fail, and those inside
+// the tolerance pass.
+func (c *Case) timestamped(t *testing.T, inst provider.Instance, now time.Time) {
+	for _, d := range []time.Duration{-time.Hour, time.Hour, -24 * time.Hour * 365, 24 * time.Hour * 365} {
+		t.Run("signed at "+d.String(), func(t *testing.T) {
+			wantFail(t, inst, c.Sign(now.Add(d), c.Config.Secret, c.Body), now)
+		})
+	}
+	if tol := c.Tolerance; tol > 2*time.Second {
+		for _, d := range []time.Duration{-tol - time.Second, tol + time.Second} {
+			t.Run("just outside "+d.String(), func(t *testing.T) {
+				wantFail(t, inst, c.Sign(now.Add(d), c.Config.Secret, c.Body), now)
+			})
+		}
+		for _, d := range []time.Duration{-tol + time.Second, tol - time.Second} {
+			t.Run("just inside "+d.String(), func(t *testing.T) {
+				r := &provider.Request{Req: c.Sign(now.Add(d), c.Config.Secret, c.Body), Now: now}
+				if ok, err := inst.Verify(r); !ok || err != nil {
+					t.Fatalf("Verify = %v, %v; want true", ok, err)
+				}
+			})
+		}
+	}
+	if h := c.TimestampHeader; h != "" {
+		for _, v := range []string{"", "x", "-1", "1e9", "99999999999999999999999", " ", "0"} {
+			t.Run("timestamp "+v, func(t *testing.T) {
+				req := c.Sign(now, c.Config.Secret, c.Body)
+				req.Header.Set(h, v)
+				wantFail(t, inst, req, now)
+			})
+		}
+		t.Run("timestamp header missing", func(t *testing.T) {
+			req := c.Sign(now, c.Config.Secret, c.Body)
+			req.Header.Del(h)
+			wantFail(t, inst, req, now)
+		})
+	}
+}
+
 // signed checks the failures of a scheme whose signature covers the body.
 func (c *Case) signed(t *testing.T, inst provider.Instance, now time.Time) {
 	t.Run("tampered body", func(t *testing.T) {
@@ -142,12 +236,15 @@ func (c *Case) signed(t *testing.T, inst provider.Instance, now time.Time) {
 	}
 }
 
-// malformed returns broken variants of a valid signature header value.
+// malformed returns broken variants of a valid signature header value:
+// garbage, a bad encoding, and well-encoded signatures of the wrong
+// length (a byte short or long, in hex and in base64).
 func malformed(good string) []string {
 	vs := []string{"x", "=", ",", ";", " ", "sha256=", "v1=", "v1,", "t=,v1=", "sha256=zz",
 		strings.Repeat("a", 4096), strings.Repeat("=", 100)}
-	if len(good) > 2 {
-		vs = append(vs, good[:len(good)-1], good+"0", good[:len(good)-2]+"zz", good[1:])
+	if len(good) > 4 {
+		vs = append(vs, good[:len(good)-1], good+"0", good[:len(good)-2]+"zz", good[1:],
+			good[:len(good)-2], good+"00", good[:len(good)-4], good+"AAAA")
 	}
 	return vs
 }
@@ -191,7 +288,8 @@ func checkErr(t *testing.T, what string, err error) {
 	}
 }
 
-// checkPayload checks what would be forwarded is JSON.
+// checkPayload checks what would be forwarded is JSON: the payload, and
+// each part when a batch is split (one per key).
 func checkPayload(t *testing.T, r *provider.Request, rt *provider.Routing) {
 	t.Helper()
 	p := rt.Payload
@@ -200,6 +298,14 @@ func checkPayload(t *testing.T, r *provider.Request, rt *provider.Routing) {
 	}
 	if !json.Valid(p) {
 		t.Fatalf("forwarded payload is not JSON: %.80q", p)
+	}
+	if len(rt.Parts) > 0 && len(rt.Parts) != len(rt.Keys) {
+		t.Fatalf("%d parts for %d keys", len(rt.Parts), len(rt.Keys))
+	}
+	for i, part := range rt.Parts {
+		if !json.Valid(part) {
+			t.Fatalf("part %d is not JSON: %.80q", i, part)
+		}
 	}
 	for i, k := range rt.Keys {
 		if len(k) == 0 {
@@ -218,6 +324,9 @@ func (c *Case) allocs(t *testing.T, inst provider.Instance, now time.Time) {
 	n := testing.AllocsPerRun(100, func() {
 		if ok, err := inst.Verify(r); !ok || err != nil {
 			t.Fatalf("Verify = %v, %v", ok, err)
+		}
+		if c.RouteAllocates {
+			return
 		}
 		rt.Reset()
 		if err := inst.Route(r, &rt); err != nil {
