@@ -6,6 +6,7 @@ package plugins
 
 import (
 	"github.com/edgehook/edgehook/plugins/github"
+	"github.com/edgehook/edgehook/plugins/stripe"
 	"github.com/edgehook/edgehook/plugins/streak"
 	"github.com/edgehook/edgehook/provider"
 )
@@ -15,5 +16,6 @@ func All() []provider.Provider {
 	return []provider.Provider{
 		github.Provider,
 		streak.Provider{},
+		stripe.Provider,
 	}
 }
