@@ -6,6 +6,7 @@ package plugins
 
 import (
 	"github.com/edgehook/edgehook/plugins/github"
+	"github.com/edgehook/edgehook/plugins/linear"
 	"github.com/edgehook/edgehook/plugins/stripe"
 	"github.com/edgehook/edgehook/plugins/streak"
 	"github.com/edgehook/edgehook/provider"
@@ -15,6 +16,7 @@ import (
 func All() []provider.Provider {
 	return []provider.Provider{
 		github.Provider,
+		linear.Provider,
 		streak.Provider{},
 		stripe.Provider,
 	}
