@@ -7,6 +7,7 @@ package plugins
 import (
 	"github.com/edgehook/edgehook/plugins/github"
 	"github.com/edgehook/edgehook/plugins/linear"
+	"github.com/edgehook/edgehook/plugins/shopify"
 	"github.com/edgehook/edgehook/plugins/stripe"
 	"github.com/edgehook/edgehook/plugins/streak"
 	"github.com/edgehook/edgehook/provider"
@@ -17,6 +18,7 @@ func All() []provider.Provider {
 	return []provider.Provider{
 		github.Provider,
 		linear.Provider,
+		shopify.Provider{},
 		streak.Provider{},
 		stripe.Provider,
 	}
