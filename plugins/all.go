@@ -6,10 +6,11 @@ package plugins
 
 import (
 	"github.com/edgehook/edgehook/plugins/github"
+	"github.com/edgehook/edgehook/plugins/jira"
 	"github.com/edgehook/edgehook/plugins/linear"
 	"github.com/edgehook/edgehook/plugins/shopify"
-	"github.com/edgehook/edgehook/plugins/stripe"
 	"github.com/edgehook/edgehook/plugins/streak"
+	"github.com/edgehook/edgehook/plugins/stripe"
 	"github.com/edgehook/edgehook/provider"
 )
 
@@ -17,6 +18,7 @@ import (
 func All() []provider.Provider {
 	return []provider.Provider{
 		github.Provider,
+		jira.Provider{},
 		linear.Provider,
 		shopify.Provider{},
 		streak.Provider{},

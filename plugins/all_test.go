@@ -20,8 +20,13 @@ func TestAllListsEveryFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	byID := map[string]provider.Provider{}
+	prev := ""
 	for _, p := range All() {
 		id := p.ID()
+		if id < prev {
+			t.Errorf("All lists %q after %q; keep it in id order", id, prev)
+		}
+		prev = id
 		if _, dup := byID[id]; dup {
 			t.Errorf("id %q is listed twice in All", id)
 		}
