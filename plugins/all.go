@@ -9,6 +9,7 @@ import (
 	"github.com/edgehook/edgehook/plugins/jira"
 	"github.com/edgehook/edgehook/plugins/linear"
 	"github.com/edgehook/edgehook/plugins/shopify"
+	"github.com/edgehook/edgehook/plugins/standardwebhooks"
 	"github.com/edgehook/edgehook/plugins/streak"
 	"github.com/edgehook/edgehook/plugins/stripe"
 	"github.com/edgehook/edgehook/provider"
@@ -21,6 +22,7 @@ func All() []provider.Provider {
 		jira.Provider{},
 		linear.Provider,
 		shopify.Provider{},
+		standardwebhooks.Provider{},
 		streak.Provider{},
 		stripe.Provider,
 	}
