@@ -23,7 +23,7 @@ func FuzzVerify(f *testing.F, c Case, seeds [][]byte) {
 		req := c.Sign(now, c.Config.Secret, c.Body)
 		req.SetBody(body)
 		req.Header.Set(c.Header, header)
-		_, err := inst.Verify(&provider.Request{Req: req, Now: now})
+		_, err := inst.Verify(c.request(req, now))
 		checkErr(t, "Verify", err)
 	})
 }
@@ -49,7 +49,7 @@ func FuzzRoute(f *testing.F, c Case, seeds [][]byte) {
 		if form {
 			req.Header.SetContentType("application/x-www-form-urlencoded")
 		}
-		r := &provider.Request{Req: req, Now: now}
+		r := c.request(req, now)
 		ok, err := inst.Verify(r)
 		if c.BodyTimestamp && err == nil && !ok {
 			return

@@ -64,6 +64,9 @@ type Case struct {
 	// Vectors are the provider's published or documented test vectors:
 	// each must verify, and fail once its body changes.
 	Vectors []Vector
+	// URL is the public URL the deliveries are addressed to, given as
+	// Request.URL (as the gateway does for a provider.URLSigner).
+	URL string
 }
 
 // Vector is one fixed, provider-documented delivery.
@@ -76,6 +79,13 @@ type Vector struct {
 	Now time.Time
 	// Request builds the delivery.
 	Request func() *fasthttp.Request
+	// URL is the public URL it was sent to (Request.URL).
+	URL string
+}
+
+// request wraps req as the gateway would, received at now.
+func (c *Case) request(req *fasthttp.Request, now time.Time) *provider.Request {
+	return &provider.Request{Req: req, Now: now, URL: []byte(c.URL)}
 }
 
 func (c *Case) now() time.Time {
@@ -103,12 +113,12 @@ func Run(t *testing.T, c Case) {
 	t.Run("missing header", func(t *testing.T) {
 		req := c.Sign(now, c.Config.Secret, c.Body)
 		req.Header.Del(c.Header)
-		wantFail(t, inst, req, now)
+		c.wantFail(t, inst, req, now)
 	})
 	t.Run("empty header", func(t *testing.T) {
 		req := c.Sign(now, c.Config.Secret, c.Body)
 		req.Header.Set(c.Header, "")
-		wantFail(t, inst, req, now)
+		c.wantFail(t, inst, req, now)
 	})
 	t.Run("empty body", func(t *testing.T) { c.emptyBody(t, inst, now) })
 	if c.Signed {
@@ -124,7 +134,7 @@ func Run(t *testing.T, c Case) {
 // valid checks a delivery signed with secret passes and routes as expected.
 func (c *Case) valid(t *testing.T, inst provider.Instance, secret string) {
 	now := c.now()
-	r := &provider.Request{Req: c.Sign(now, secret, c.Body), Now: now}
+	r := c.request(c.Sign(now, secret, c.Body), now)
 	ok, err := inst.Verify(r)
 	if !ok || err != nil {
 		t.Fatalf("Verify = %v, %v; want true", ok, err)
@@ -155,8 +165,11 @@ func (c *Case) vector(t *testing.T, inst provider.Instance, v Vector) {
 			t.Fatalf("Provision: %v", err)
 		}
 	}
+	at := func(req *fasthttp.Request) *provider.Request {
+		return &provider.Request{Req: req, Now: v.Now, URL: []byte(v.URL)}
+	}
 	req := v.Request()
-	if ok, err := inst.Verify(&provider.Request{Req: req, Now: v.Now}); !ok || err != nil {
+	if ok, err := inst.Verify(at(req)); !ok || err != nil {
 		t.Fatalf("Verify = %v, %v; want true", ok, err)
 	}
 	b := append([]byte(nil), req.Body()...)
@@ -167,7 +180,7 @@ func (c *Case) vector(t *testing.T, inst provider.Instance, v Vector) {
 	}
 	req = v.Request()
 	req.SetBody(b)
-	wantFail(t, inst, req, v.Now)
+	wantFailAt(t, inst, at(req))
 }
 
 // timestamped checks stale and future deliveries fail, and those inside
@@ -175,18 +188,18 @@ func (c *Case) vector(t *testing.T, inst provider.Instance, v Vector) {
 func (c *Case) timestamped(t *testing.T, inst provider.Instance, now time.Time) {
 	for _, d := range []time.Duration{-time.Hour, time.Hour, -24 * time.Hour * 365, 24 * time.Hour * 365} {
 		t.Run("signed at "+d.String(), func(t *testing.T) {
-			wantFail(t, inst, c.Sign(now.Add(d), c.Config.Secret, c.Body), now)
+			c.wantFail(t, inst, c.Sign(now.Add(d), c.Config.Secret, c.Body), now)
 		})
 	}
 	if tol := c.Tolerance; tol > 2*time.Second {
 		for _, d := range []time.Duration{-tol - time.Second, tol + time.Second} {
 			t.Run("just outside "+d.String(), func(t *testing.T) {
-				wantFail(t, inst, c.Sign(now.Add(d), c.Config.Secret, c.Body), now)
+				c.wantFail(t, inst, c.Sign(now.Add(d), c.Config.Secret, c.Body), now)
 			})
 		}
 		for _, d := range []time.Duration{-tol + time.Second, tol - time.Second} {
 			t.Run("just inside "+d.String(), func(t *testing.T) {
-				r := &provider.Request{Req: c.Sign(now.Add(d), c.Config.Secret, c.Body), Now: now}
+				r := c.request(c.Sign(now.Add(d), c.Config.Secret, c.Body), now)
 				if ok, err := inst.Verify(r); !ok || err != nil {
 					t.Fatalf("Verify = %v, %v; want true", ok, err)
 				}
@@ -198,13 +211,13 @@ func (c *Case) timestamped(t *testing.T, inst provider.Instance, now time.Time) 
 			t.Run("timestamp "+v, func(t *testing.T) {
 				req := c.Sign(now, c.Config.Secret, c.Body)
 				req.Header.Set(h, v)
-				wantFail(t, inst, req, now)
+				c.wantFail(t, inst, req, now)
 			})
 		}
 		t.Run("timestamp header missing", func(t *testing.T) {
 			req := c.Sign(now, c.Config.Secret, c.Body)
 			req.Header.Del(h)
-			wantFail(t, inst, req, now)
+			c.wantFail(t, inst, req, now)
 		})
 	}
 }
@@ -216,22 +229,22 @@ func (c *Case) signed(t *testing.T, inst provider.Instance, now time.Time) {
 		b := append([]byte(nil), c.Body...)
 		b[len(b)/2] ^= 0x01
 		req.SetBody(b)
-		wantFail(t, inst, req, now)
+		c.wantFail(t, inst, req, now)
 	})
 	t.Run("body removed", func(t *testing.T) {
 		req := c.Sign(now, c.Config.Secret, c.Body)
 		req.SetBody(nil)
-		wantFail(t, inst, req, now)
+		c.wantFail(t, inst, req, now)
 	})
 	t.Run("wrong secret", func(t *testing.T) {
-		wantFail(t, inst, c.Sign(now, "not the secret", c.Body), now)
+		c.wantFail(t, inst, c.Sign(now, "not the secret", c.Body), now)
 	})
 	good := string(c.Sign(now, c.Config.Secret, c.Body).Header.Peek(c.Header))
 	for _, v := range malformed(good) {
 		t.Run("malformed "+v[:min(len(v), 24)], func(t *testing.T) {
 			req := c.Sign(now, c.Config.Secret, c.Body)
 			req.Header.Set(c.Header, v)
-			wantFail(t, inst, req, now)
+			c.wantFail(t, inst, req, now)
 		})
 	}
 }
@@ -253,7 +266,7 @@ func malformed(good string) []string {
 
 // emptyBody checks that an empty body, signed or not, fails cleanly.
 func (c *Case) emptyBody(t *testing.T, inst provider.Instance, now time.Time) {
-	r := &provider.Request{Req: c.Sign(now, c.Config.Secret, nil), Now: now}
+	r := c.request(c.Sign(now, c.Config.Secret, nil), now)
 	ok, err := inst.Verify(r)
 	checkErr(t, "Verify", err)
 	if !ok {
@@ -267,11 +280,16 @@ func (c *Case) emptyBody(t *testing.T, inst provider.Instance, now time.Time) {
 	checkPayload(t, r, &rt)
 }
 
-// wantFail checks Verify rejects req, with (false, nil) or a clean
-// *provider.Error.
-func wantFail(t *testing.T, inst provider.Instance, req *fasthttp.Request, now time.Time) {
+// wantFail checks Verify rejects req received at now, with (false, nil)
+// or a clean *provider.Error.
+func (c *Case) wantFail(t *testing.T, inst provider.Instance, req *fasthttp.Request, now time.Time) {
 	t.Helper()
-	ok, err := inst.Verify(&provider.Request{Req: req, Now: now})
+	wantFailAt(t, inst, c.request(req, now))
+}
+
+func wantFailAt(t *testing.T, inst provider.Instance, r *provider.Request) {
+	t.Helper()
+	ok, err := inst.Verify(r)
 	checkErr(t, "Verify", err)
 	if ok {
 		t.Fatal("Verify = true; want false")
@@ -321,7 +339,7 @@ func (c *Case) allocs(t *testing.T, inst provider.Instance, now time.Time) {
 	if raceEnabled {
 		t.Skip("allocation counts are meaningless under the race detector")
 	}
-	r := &provider.Request{Req: c.Sign(now, c.Config.Secret, c.Body), Now: now}
+	r := c.request(c.Sign(now, c.Config.Secret, c.Body), now)
 	var rt provider.Routing
 	n := testing.AllocsPerRun(100, func() {
 		if ok, err := inst.Verify(r); !ok || err != nil {
@@ -348,7 +366,7 @@ func (c *Case) concurrent(t *testing.T, inst provider.Instance, now time.Time) {
 		if g%2 == 1 && c.Signed {
 			secret = "not the secret"
 		}
-		r := &provider.Request{Req: c.Sign(now, secret, c.Body), Now: now}
+		r := c.request(c.Sign(now, secret, c.Body), now)
 		wg.Go(func() {
 			var rt provider.Routing
 			for range 50 {
