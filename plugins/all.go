@@ -6,6 +6,7 @@ package plugins
 
 import (
 	"github.com/edgehook/edgehook/plugins/github"
+	"github.com/edgehook/edgehook/plugins/hmac"
 	"github.com/edgehook/edgehook/plugins/jira"
 	"github.com/edgehook/edgehook/plugins/linear"
 	"github.com/edgehook/edgehook/plugins/shopify"
@@ -19,6 +20,7 @@ import (
 func All() []provider.Provider {
 	return []provider.Provider{
 		github.Provider,
+		hmac.Provider{},
 		jira.Provider{},
 		linear.Provider,
 		shopify.Provider{},
