@@ -10,6 +10,7 @@ import (
 	"github.com/edgehook/edgehook/plugins/jira"
 	"github.com/edgehook/edgehook/plugins/linear"
 	"github.com/edgehook/edgehook/plugins/shopify"
+	"github.com/edgehook/edgehook/plugins/slack"
 	"github.com/edgehook/edgehook/plugins/standardwebhooks"
 	"github.com/edgehook/edgehook/plugins/streak"
 	"github.com/edgehook/edgehook/plugins/stripe"
@@ -24,6 +25,7 @@ func All() []provider.Provider {
 		jira.Provider{},
 		linear.Provider,
 		shopify.Provider{},
+		slack.Provider{},
 		standardwebhooks.Provider{},
 		streak.Provider{},
 		stripe.Provider,
