@@ -7,6 +7,7 @@ package plugins
 import (
 	"github.com/edgehook/edgehook/plugins/github"
 	"github.com/edgehook/edgehook/plugins/hmac"
+	"github.com/edgehook/edgehook/plugins/hubspot"
 	"github.com/edgehook/edgehook/plugins/jira"
 	"github.com/edgehook/edgehook/plugins/linear"
 	"github.com/edgehook/edgehook/plugins/shopify"
@@ -22,6 +23,7 @@ func All() []provider.Provider {
 	return []provider.Provider{
 		github.Provider,
 		hmac.Provider{},
+		hubspot.Provider{},
 		jira.Provider{},
 		linear.Provider,
 		shopify.Provider{},
