@@ -10,6 +10,7 @@ import (
 	"github.com/edgehook/edgehook/plugins/hubspot"
 	"github.com/edgehook/edgehook/plugins/jira"
 	"github.com/edgehook/edgehook/plugins/linear"
+	"github.com/edgehook/edgehook/plugins/salesforce"
 	"github.com/edgehook/edgehook/plugins/shopify"
 	"github.com/edgehook/edgehook/plugins/slack"
 	"github.com/edgehook/edgehook/plugins/standardwebhooks"
@@ -26,6 +27,7 @@ func All() []provider.Provider {
 		hubspot.Provider{},
 		jira.Provider{},
 		linear.Provider,
+		salesforce.Provider{},
 		shopify.Provider{},
 		slack.Provider{},
 		standardwebhooks.Provider{},

@@ -40,6 +40,10 @@ type Case struct {
 	// Signed means authenticity covers the body with a secret: a tampered
 	// body, a wrong secret and a malformed signature must fail.
 	Signed bool
+	// Token means the credential is a shared secret sent as it is (not a
+	// signature over the body): a wrong or malformed one must fail, and a
+	// changed body still passes.
+	Token bool
 	// Timestamped means the signature carries a timestamp: a stale or
 	// future one must fail.
 	Timestamped bool
@@ -62,7 +66,7 @@ type Case struct {
 	// Verify alone. JSON deliveries must not set it.
 	RouteAllocates bool
 	// Vectors are the provider's published or documented test vectors:
-	// each must verify, and fail once its body changes.
+	// each must verify, and fail once its body changes (with Signed).
 	Vectors []Vector
 	// URL is the public URL the deliveries are addressed to, given as
 	// Request.URL (as the gateway does for a provider.URLSigner).
@@ -124,6 +128,9 @@ func Run(t *testing.T, c Case) {
 	if c.Signed {
 		c.signed(t, inst, now)
 	}
+	if c.Signed || c.Token {
+		c.credential(t, inst, now)
+	}
 	if c.Timestamped {
 		c.timestamped(t, inst, now)
 	}
@@ -156,8 +163,8 @@ func (c *Case) valid(t *testing.T, inst provider.Instance, secret string) {
 	checkPayload(t, r, &rt)
 }
 
-// vector checks a documented delivery verifies, and fails with another
-// body.
+// vector checks a documented delivery verifies, and, when the signature
+// covers the body, fails with another body.
 func (c *Case) vector(t *testing.T, inst provider.Instance, v Vector) {
 	if v.Config.Secret != "" || v.Config.PreviousSecret != "" || v.Config.Options != nil {
 		var err error
@@ -171,6 +178,9 @@ func (c *Case) vector(t *testing.T, inst provider.Instance, v Vector) {
 	req := v.Request()
 	if ok, err := inst.Verify(at(req)); !ok || err != nil {
 		t.Fatalf("Verify = %v, %v; want true", ok, err)
+	}
+	if !c.Signed {
+		return
 	}
 	b := append([]byte(nil), req.Body()...)
 	if len(b) == 0 {
@@ -236,6 +246,10 @@ func (c *Case) signed(t *testing.T, inst provider.Instance, now time.Time) {
 		req.SetBody(nil)
 		c.wantFail(t, inst, req, now)
 	})
+}
+
+// credential checks a wrong and malformed credentials fail.
+func (c *Case) credential(t *testing.T, inst provider.Instance, now time.Time) {
 	t.Run("wrong secret", func(t *testing.T) {
 		c.wantFail(t, inst, c.Sign(now, "not the secret", c.Body), now)
 	})
@@ -363,7 +377,7 @@ func (c *Case) concurrent(t *testing.T, inst provider.Instance, now time.Time) {
 	var wg sync.WaitGroup
 	for g := range 4 {
 		secret := c.Config.Secret
-		if g%2 == 1 && c.Signed {
+		if g%2 == 1 && (c.Signed || c.Token) {
 			secret = "not the secret"
 		}
 		r := c.request(c.Sign(now, secret, c.Body), now)
