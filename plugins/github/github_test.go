@@ -9,8 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"hash"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -50,14 +48,8 @@ func sign(_ time.Time, key string, body []byte) *fasthttp.Request {
 	return req
 }
 
-func testdata(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+// testdata reads a file of testdata/.
+var testdata = plugintest.Testdata
 
 func suiteCase(t testing.TB, body string) plugintest.Case {
 	return plugintest.Case{
