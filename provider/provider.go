@@ -137,8 +137,8 @@ func (rt *Routing) AddPart(k, part []byte) {
 }
 
 // Reply is what a Handshaker or Acker writes back to the provider. A zero
-// Status means 200. Body may borrow from the Request; it is copied before
-// the plugin method's caller returns.
+// Status means 200. Body may borrow from the Request or be shared: the
+// gateway copies it into the response and never modifies it.
 type Reply struct {
 	Status      int
 	ContentType string
