@@ -24,7 +24,8 @@ test: lint
 # go test -bench suites (in-process), then a short load run of the real
 # binary against a bare fasthttp ceiling (bench/cmd/load).
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./bench/ ./matchers/ ./config/ ./delivery/ ./plugins/github/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./bench/ ./matchers/ ./config/ ./delivery/ ./plugins/github/ \
+		./plugins/slack/ ./plugins/hubspot/ ./plugins/stripe/ ./plugins/hmac/
 	$(GO) run ./bench/cmd/load -bin $(BIN) -d 3s
 
 # The full load run: longer phases, and 60 s at full rate with the sink
@@ -41,6 +42,7 @@ lint:
 # seed corpora also run in make test.
 FUZZTIME ?= 15s
 FUZZ := ./matchers/:FuzzHeader ./matchers/:FuzzPathText \
+	./matchers/:FuzzTemplate ./matchers/:FuzzTimestamp ./matchers/:FuzzFirstString ./matchers/:FuzzFormObject \
 	./matchers/:FuzzEd25519 ./matchers/:FuzzECDSA ./matchers/:FuzzOIDC \
 	./matchers/:FuzzURLParams ./matchers/:FuzzBodyHMAC \
 	./plugins/discord/:FuzzVerify ./plugins/discord/:FuzzRoute \
@@ -50,9 +52,18 @@ FUZZ := ./matchers/:FuzzHeader ./matchers/:FuzzPathText \
 	./plugins/okta/:FuzzVerify ./plugins/okta/:FuzzRoute \
 	./plugins/pubsub/:FuzzVerify ./plugins/pubsub/:FuzzRoute \
 	./plugins/sendgrid/:FuzzVerify ./plugins/sendgrid/:FuzzRoute \
-	./plugins/twilio/:FuzzVerify ./plugins/twilio/:FuzzRoute \
 	./plugins/github/:FuzzVerify ./plugins/github/:FuzzRoute \
+	./plugins/hmac/:FuzzVerify ./plugins/hmac/:FuzzRoute \
+	./plugins/hubspot/:FuzzVerify ./plugins/hubspot/:FuzzRoute ./plugins/hubspot/:FuzzSplit \
+	./plugins/jira/:FuzzVerify ./plugins/jira/:FuzzRoute \
+	./plugins/linear/:FuzzVerify ./plugins/linear/:FuzzRoute \
+	./plugins/salesforce/:FuzzVerify ./plugins/salesforce/:FuzzRoute ./plugins/salesforce/:FuzzSOAP \
+	./plugins/shopify/:FuzzVerify ./plugins/shopify/:FuzzRoute \
+	./plugins/slack/:FuzzVerify ./plugins/slack/:FuzzRoute ./plugins/slack/:FuzzHandshake \
+	./plugins/standardwebhooks/:FuzzVerify ./plugins/standardwebhooks/:FuzzRoute \
 	./plugins/streak/:FuzzVerify ./plugins/streak/:FuzzRoute \
+	./plugins/stripe/:FuzzVerify ./plugins/stripe/:FuzzRoute \
+	./plugins/twilio/:FuzzVerify ./plugins/twilio/:FuzzRoute \
 	./delivery/spool/:FuzzDecodeDelivery ./internal/jsonx/:FuzzAppendString
 fuzz:
 	@for t in $(FUZZ); do \

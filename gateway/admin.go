@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -89,15 +91,15 @@ func (s *Server) route(c context.Context, ctx *fasthttp.RequestCtx, seg []string
 	switch {
 	case len(seg) == 1:
 		s.object(ctx, m, func() (any, error) { return s.admin.GetEnvironment(c, seg[0]) },
-			func(b []byte) (any, error) { return s.admin.PutEnvironment(c, seg[0], b) }, nil, "")
+			func(b []byte) (any, error) { return s.admin.PutEnvironment(c, seg[0], b) }, nil, nil)
 	case len(seg) == 3 && seg[1] == "integrations":
 		s.object(ctx, m, func() (any, error) { return s.admin.GetIntegration(c, seg[0], seg[2]) },
-			func(b []byte) (any, error) { return s.admin.PutIntegration(c, seg[0], seg[2], b) }, nil, "")
+			func(b []byte) (any, error) { return s.admin.PutIntegration(c, seg[0], seg[2], b) }, nil, nil)
 	case len(seg) == 5 && seg[1] == "integrations" && seg[3] == "connections":
 		s.object(ctx, m, func() (any, error) { return s.admin.GetConnection(c, seg[0], seg[2], seg[4]) },
 			func(b []byte) (any, error) { return s.admin.PutConnection(c, seg[0], seg[2], seg[4], b) },
 			func() error { return s.admin.DeleteConnection(c, seg[0], seg[2], seg[4]) },
-			s.providerOf(c, seg[0], seg[2]))
+			s.configSecrets(c, seg[0], seg[2]))
 	case len(seg) == 2 && seg[1] == "deliveries" && m == fasthttp.MethodGet:
 		s.listDeliveries(ctx, seg[0])
 	case len(seg) == 4 && seg[1] == "deliveries" && seg[3] == "retry" && m == fasthttp.MethodPost:
@@ -109,17 +111,24 @@ func (s *Server) route(c context.Context, ctx *fasthttp.RequestCtx, seg []string
 	}
 }
 
-// providerOf returns the provider id of an integration, "" if unknown.
-func (s *Server) providerOf(c context.Context, env, integ string) string {
+// configSecrets returns which connection config fields of an integration
+// hold credentials: those its provider names (provider.Describer). When
+// the integration cannot be read, every field is treated as one, so a
+// lookup failure never reveals a token.
+func (s *Server) configSecrets(c context.Context, env, integ string) func(field string) bool {
 	ig, err := s.admin.GetIntegration(c, env, integ)
 	if err != nil {
-		return ""
+		return func(string) bool { return true }
 	}
-	return ig.Provider
+	var names []string
+	if s.secrets != nil {
+		names = s.secrets(ig.Provider)
+	}
+	return func(field string) bool { return slices.Contains(names, field) }
 }
 
 // object serves GET, PUT and DELETE of one configuration object.
-func (s *Server) object(ctx *fasthttp.RequestCtx, method string, get func() (any, error), put func([]byte) (any, error), del func() error, providerID string) {
+func (s *Server) object(ctx *fasthttp.RequestCtx, method string, get func() (any, error), put func([]byte) (any, error), del func() error, configSecret func(field string) bool) {
 	var v any
 	var err error
 	switch {
@@ -140,7 +149,7 @@ func (s *Server) object(ctx *fasthttp.RequestCtx, method string, get func() (any
 		s.adminError(ctx, err)
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, s.mask(v, providerID))
+	writeJSON(ctx, fasthttp.StatusOK, s.mask(v, configSecret))
 }
 
 func (s *Server) adminError(ctx *fasthttp.RequestCtx, err error) {
@@ -160,8 +169,10 @@ func (s *Server) adminError(ctx *fasthttp.RequestCtx, err error) {
 	}
 }
 
-// mask returns a copy of a stored object with its secrets replaced.
-func (s *Server) mask(v any, providerID string) any {
+// mask returns a copy of a stored object with its secrets replaced:
+// webhook secrets, every connection credentials value, and the connection
+// config fields configSecret reports.
+func (s *Server) mask(v any, configSecret func(field string) bool) any {
 	hide := func(p *string) {
 		if *p != "" {
 			*p = Masked
@@ -179,39 +190,35 @@ func (s *Server) mask(v any, providerID string) any {
 		return &c
 	case *config.Connection:
 		c := *o
-		c.Credentials = maskAll(o.Credentials, nil)
-		if s.secrets != nil {
-			c.Config = maskAll(o.Config, s.secrets(providerID))
+		c.Credentials = maskFields(o.Credentials, func(string) bool { return true })
+		if configSecret != nil {
+			c.Config = maskFields(o.Config, configSecret)
 		}
 		return &c
 	}
 	return v
 }
 
-// maskAll copies m with the values of keys (all keys when keys is nil)
-// replaced by Masked.
-func maskAll(m map[string]json.RawMessage, keys []string) map[string]json.RawMessage {
-	if m == nil || (keys != nil && len(keys) == 0) {
+// maskFields copies m with the value of every key for which secret reports
+// true replaced by Masked; m itself is returned when nothing is masked.
+// Connection config values are shown as stored unless the provider names
+// them as credentials (provider.Describer), so routing values such as
+// installation_id stay readable.
+func maskFields(m map[string]json.RawMessage, secret func(k string) bool) map[string]json.RawMessage {
+	var out map[string]json.RawMessage
+	for k := range m {
+		if !secret(k) {
+			continue
+		}
+		if out == nil {
+			out = maps.Clone(m)
+		}
+		out[k] = json.RawMessage(strconv.Quote(Masked))
+	}
+	if out == nil {
 		return m
 	}
-	out := make(map[string]json.RawMessage, len(m))
-	masked := json.RawMessage(strconv.Quote(Masked))
-	for k, v := range m {
-		out[k] = v
-		if keys == nil || contains(keys, k) {
-			out[k] = masked
-		}
-	}
 	return out
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Server) listDeliveries(ctx *fasthttp.RequestCtx, env string) {

@@ -68,3 +68,48 @@ func TestAdminToken(t *testing.T) {
 		}
 	}
 }
+
+// A connection's config is shown as stored, except the fields its provider
+// names as credentials; every credentials value is masked. A GitHub
+// connection (whose provider names no credential config field) once came
+// back with "installation_id":"********".
+func TestAdminMasksOnlyCredentialFields(t *testing.T) {
+	g := startGateway(t, startEtcd(t), gwOpts{})
+	g.put(t, "prod", `{"webhook_urls":[]}`)
+	g.put(t, "prod/integrations/github", `{"provider":"github","webhook_secret":"gh"}`)
+	g.put(t, "prod/integrations/streak", `{"provider":"streak"}`)
+	base := g.admin + "/v1/environments/prod/integrations/"
+	cases := []struct {
+		path, body       string
+		contains, absent []string
+	}{
+		{"github/connections/c1", `{"config":{"installation_id":1001,"account":"acme"},"credentials":{"token":"ghp_x"}}`,
+			[]string{`"installation_id":1001`, `"account":"acme"`, `"token":"********"`}, []string{"ghp_x"}},
+		{"github/connections/c2", `{"config":{"installation_id":"2002"}}`,
+			[]string{`"installation_id":"2002"`}, []string{"********"}},
+		{"streak/connections/c3", `{"config":{"streakWebhookToken":"tok-1","streakWebhookKey":"k1"},"credentials":{"api_key":"key"}}`,
+			[]string{`"streakWebhookToken":"********"`, `"streakWebhookKey":"k1"`, `"api_key":"********"`}, []string{"tok-1", `"key"`}},
+	}
+	for _, c := range cases {
+		for _, method := range []string{"PUT", "GET"} {
+			var body []byte
+			if method == "PUT" {
+				body = []byte(c.body)
+			}
+			st, b := do(t, method, base+c.path, body, nil)
+			if st != 200 {
+				t.Fatalf("%s %s: %d %s", method, c.path, st, b)
+			}
+			for _, s := range c.contains {
+				if !strings.Contains(string(b), s) {
+					t.Errorf("%s %s: %s lacks %s", method, c.path, b, s)
+				}
+			}
+			for _, s := range c.absent {
+				if strings.Contains(string(b), s) {
+					t.Errorf("%s %s: %s shows %s", method, c.path, b, s)
+				}
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -30,6 +31,7 @@ type job struct {
 	header  []byte
 	url     []byte
 	resp    []byte
+	reply   provider.Reply // a Handshaker's or Acker's reply
 }
 
 var jobPool = sync.Pool{New: func() any { return new(job) }}
@@ -48,6 +50,7 @@ func (j *job) reset() {
 	j.header = j.header[:0]
 	j.url = j.url[:0]
 	j.resp = j.resp[:0]
+	j.reply = provider.Reply{}
 }
 
 func (s *Server) serveIngress(ctx *fasthttp.RequestCtx) {
@@ -130,14 +133,13 @@ func (s *Server) verifyRoute(ctx *fasthttp.RequestCtx, j *job, envName, integNam
 		j.req.URL = j.url
 	}
 	if hs, ok := ig.Instance.(provider.Handshaker); ok {
-		var w provider.Reply
-		handled, err := hs.Handshake(&j.req, &w)
+		handled, err := hs.Handshake(&j.req, &j.reply)
 		if err != nil {
 			s.requestError(ctx, ig, err)
 			return false
 		}
 		if handled {
-			writeReply(ctx, &w)
+			writeReply(ctx, &j.reply)
 			return false
 		}
 	}
@@ -210,11 +212,12 @@ func dedupeTail(cs []*config.Conn, n int) []*config.Conn {
 
 // addTargets fills j.parts with the payloads to store and j.targets with
 // one forward per matched connection and URL (the connection's override,
-// else the environment's URLs), or, for an unmatched event the environment
-// forwards, one per URL with a null connection id. A batch split per
-// connection (Routing.Parts) gives each connection its own part; the whole
-// payload is the last part, for unmatched events. Only the parts a target
-// names are stored.
+// else the environment's URLs). A batch split per connection
+// (Routing.Parts) gives each connection its own part. An unmatched event
+// the environment forwards goes once per URL with a null connection id:
+// the whole payload (the last part) when no key matched, and, for a split
+// batch, the part of each key that matched nothing. Only the parts a
+// target names are stored.
 func (j *job) addTargets(env *config.Env) {
 	whole := j.rt.Payload
 	if whole == nil {
@@ -223,11 +226,7 @@ func (j *job) addTargets(env *config.Env) {
 	j.parts = append(append(j.parts[:0], j.rt.Parts...), whole)
 	wholePart := len(j.parts) - 1
 	if len(j.conns) == 0 {
-		if !env.DropUnmatched {
-			for _, u := range env.URLs {
-				j.targets = append(j.targets, delivery.Target{URL: u, Part: wholePart})
-			}
-		}
+		j.addUnmatched(env, wholePart)
 		return
 	}
 	for i, c := range j.conns {
@@ -242,6 +241,22 @@ func (j *job) addTargets(env *config.Env) {
 		for _, u := range env.URLs {
 			j.targets = append(j.targets, delivery.Target{ConnectionID: c.ID, URL: u, Part: part})
 		}
+	}
+	for i := range j.rt.Parts {
+		if !slices.Contains(j.keyOf, i) {
+			j.addUnmatched(env, i)
+		}
+	}
+}
+
+// addUnmatched appends the forwards of unmatched part, unless the
+// environment drops unmatched events.
+func (j *job) addUnmatched(env *config.Env, part int) {
+	if env.DropUnmatched {
+		return
+	}
+	for _, u := range env.URLs {
+		j.targets = append(j.targets, delivery.Target{URL: u, Part: part})
 	}
 }
 
@@ -275,10 +290,11 @@ func (s *Server) enqueue(ctx *fasthttp.RequestCtx, j *job, env *config.Env, ig *
 		return
 	}
 	if a, ok := ig.Instance.(provider.Acker); ok {
-		var w provider.Reply
-		a.Ack(&j.req, &w)
-		writeReply(ctx, &w)
-		return
+		j.reply = provider.Reply{}
+		if a.Ack(&j.req, &j.reply); !j.reply.IsZero() {
+			writeReply(ctx, &j.reply)
+			return
+		}
 	}
 	j.resp = append(j.resp[:0], `{"id":`...)
 	j.resp = jsonx.AppendString(j.resp, res.ID)

@@ -1,12 +1,15 @@
 // Package matchers holds the provider-independent authenticity and routing
-// mechanisms that the packages under plugins/ are built from: an HMAC
-// matcher over a signed-content template (HMAC), a shared-token matcher
-// (Token, Secrets), public-key signatures over the same templates (Ed25519,
-// ECDSA), OIDC ID tokens checked against a background-refreshed JWKS (OIDC,
-// JWKS), an HMAC over the URL and sorted form parameters (URLParams), an
-// HMAC whose signature and signed values are body fields (BodyHMAC),
-// compiled JSON path lookups (Path), batch splitting per connection
-// (SplitArray), and the Preset and TokenPreset providers made of them.
+// mechanisms that the packages under plugins/ are built from: an HMAC (or
+// plain secret-prefixed digest) matcher over a signed-content template
+// (HMAC), a shared-token matcher (Token, Secrets), public-key signatures
+// over the same templates (Ed25519, ECDSA), OIDC ID tokens checked against a
+// background-refreshed JWKS (OIDC, JWKS), an HMAC over the URL and sorted
+// form parameters (URLParams), an HMAC whose signature and signed values
+// are body fields (BodyHMAC), compiled JSON path lookups (Path) and a
+// first-member-in-document-order scan (FirstString), batch splitting per
+// connection (SplitArray), form bodies as JSON objects (AppendFormObject),
+// the dedupe key of a batch of provider ids (AppendBatchKey), and the
+// Preset and TokenPreset providers made of them.
 //
 // Everything is compiled once, when an integration's configuration is
 // provisioned; the compiled values are immutable, safe for concurrent use,

@@ -2,53 +2,74 @@ package matchers
 
 import (
 	"bytes"
-	"unsafe"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/edgehook/edgehook/internal/jsonx"
 )
 
-// AppendFormJSON appends the fields of a decoded form (or query) as one
-// JSON object of strings, in the order received, and returns the extended
-// slice: the forwarded payload of a form-encoded delivery (SPEC §6). When a
-// name repeats, its first value is kept. It allocates only when dst lacks
-// room.
-func AppendFormJSON(dst []byte, args *fasthttp.Args) []byte {
+// smallForm is the number of fields up to which AppendFormObject finds a
+// repeated name by scanning, without allocating; larger forms use a map.
+const smallForm = 32
+
+// AppendFormObject appends the fields of a form-encoded body (already
+// parsed into args, values URL-decoded) to dst as one JSON object whose
+// members are the field names and values as strings, in the order they
+// were sent, and returns the extended slice. When a name repeats, the
+// first value is kept, as Args.Peek does. Invalid UTF-8 becomes U+FFFD, so
+// the result is always valid JSON. It does not allocate when dst has the
+// capacity and the form has at most 32 fields.
+func AppendFormObject(dst []byte, args *fasthttp.Args) []byte {
 	dst = append(dst, '{')
-	start := len(dst)
-	n := 0
+	var seen map[string]struct{}
+	i := 0
 	for k, v := range args.All() {
-		if repeated(args, k, n) {
-			n++
+		var dup bool
+		switch {
+		case i < smallForm:
+			dup = repeats(args, k, i)
+		case seen == nil:
+			seen = make(map[string]struct{}, 2*smallForm)
+			j := 0
+			for k2 := range args.All() {
+				if j == i {
+					break
+				}
+				seen[string(k2)] = struct{}{}
+				j++
+			}
+			fallthrough
+		default:
+			_, dup = seen[string(k)]
+			seen[string(k)] = struct{}{}
+		}
+		i++
+		if dup {
 			continue
 		}
-		if len(dst) > start {
+		if dst[len(dst)-1] != '{' {
 			dst = append(dst, ',')
 		}
-		dst = jsonx.AppendString(dst, b2s(k))
+		dst = jsonx.AppendBytes(dst, k)
 		dst = append(dst, ':')
-		dst = jsonx.AppendString(dst, b2s(v))
-		n++
+		dst = jsonx.AppendBytes(dst, v)
 	}
 	return append(dst, '}')
 }
 
-// repeated reports whether one of the first n fields of args is named k.
-func repeated(args *fasthttp.Args, k []byte, n int) bool {
+// repeats reports whether one of the first n fields of args is named k.
+func repeats(args *fasthttp.Args, k []byte, n int) bool {
+	if n == 0 {
+		return false
+	}
 	i := 0
 	for k2 := range args.All() {
-		if i == n {
-			return false
-		}
 		if bytes.Equal(k, k2) {
 			return true
 		}
-		i++
+		if i++; i == n {
+			break
+		}
 	}
 	return false
 }
-
-// b2s views b as a string without copying, for read-only use while b is
-// alive and unchanged.
-func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

@@ -41,6 +41,13 @@ func (a Algorithm) hash() (func() hash.Hash, int, error) {
 type HMACConfig struct {
 	// Header carries the signature(s), e.g. "X-Hub-Signature-256".
 	Header string
+	// AltHeader is another name of Header, read when Header is absent or
+	// empty (Shopify's unprefixed "shopify-hmac-sha256").
+	AltHeader string
+	// Plain makes the signature a plain digest of the secret followed by
+	// the signed content, Hash(secret + content), instead of an HMAC
+	// (HubSpot's v1 and v2 signatures).
+	Plain bool
 	// Algorithm is the HMAC hash; empty means SHA256.
 	Algorithm Algorithm
 	// Encoding of the signature; empty means Hex.
@@ -62,6 +69,15 @@ type HMACConfig struct {
 	// TimestampKey names the list entry holding the timestamp instead of a
 	// header ("t" for "t=…,v1=…"). Requires Separator.
 	TimestampKey string
+	// TimestampPath is a dotted JSON path (see CompilePath) of the body
+	// field holding the timestamp, instead of a header (Linear's
+	// webhookTimestamp).
+	//
+	// Whatever carries the timestamp must be signed, or a replayed
+	// signature would pass with any timestamp: a TimestampHeader or
+	// TimestampKey needs {timestamp} in Signed, a TimestampPath needs
+	// {body}.
+	TimestampPath string
 	// TimestampFormat is how the timestamp is written; empty means Unix
 	// seconds.
 	TimestampFormat TimestampFormat
@@ -82,6 +98,9 @@ const maxMAC = sha512.Size
 // safe for concurrent use.
 type HMAC struct {
 	header   string
+	alt      string
+	plain    bool
+	keys     [2][]byte
 	prefix   []byte
 	sep      byte
 	enc      Encoding
@@ -89,6 +108,7 @@ type HMAC struct {
 	tmpl     Template
 	tsHeader string
 	tsKey    []byte // "t=" for TimestampKey "t"
+	tsPath   Path
 	ts       timestampCheck
 	idHeader string
 	nkeys    int
@@ -130,21 +150,25 @@ func CompileHMAC(cfg HMACConfig, secret, previous []byte) (*HMAC, error) {
 		return nil, err
 	}
 	m := &HMAC{
-		header: cfg.Header, prefix: []byte(cfg.Prefix), sep: cfg.Separator,
+		header: cfg.Header, alt: cfg.AltHeader, plain: cfg.Plain, prefix: []byte(cfg.Prefix), sep: cfg.Separator,
 		enc: cfg.Encoding, size: size, tmpl: tmpl, tsHeader: cfg.TimestampHeader,
 		ts: ts, idHeader: cfg.IDHeader, nkeys: 1,
 	}
 	if err := m.checkShape(cfg); err != nil {
 		return nil, err
 	}
-	keys := [2][]byte{append([]byte(nil), secret...), append([]byte(nil), previous...)}
+	m.keys = [2][]byte{append([]byte(nil), secret...), append([]byte(nil), previous...)}
 	if len(previous) > 0 {
 		m.nkeys = 2
 	}
 	m.pool.New = func() any {
 		h := new(hasher)
 		for i := range m.nkeys {
-			h.h[i] = hmac.New(newHash, keys[i])
+			if m.plain {
+				h.h[i] = newHash()
+			} else {
+				h.h[i] = hmac.New(newHash, m.keys[i])
+			}
 		}
 		return h
 	}
@@ -158,17 +182,36 @@ func (m *HMAC) checkShape(cfg HMACConfig) error {
 	default:
 		return fmt.Errorf("matchers: hmac: unsupported separator %q", cfg.Separator)
 	}
+	sources := 0
+	for _, src := range []string{cfg.TimestampHeader, cfg.TimestampKey, cfg.TimestampPath} {
+		if src != "" {
+			sources++
+		}
+	}
+	if sources > 1 {
+		return errors.New("matchers: hmac: timestamp header, timestamp key and timestamp path are exclusive")
+	}
 	if cfg.TimestampKey != "" {
 		if cfg.Separator == 0 {
 			return errors.New("matchers: hmac: timestamp key needs a separator")
 		}
-		if cfg.TimestampHeader != "" {
-			return errors.New("matchers: hmac: timestamp header and timestamp key are exclusive")
-		}
 		m.tsKey = []byte(cfg.TimestampKey + "=")
+	}
+	if cfg.TimestampPath != "" {
+		p, err := CompilePath(cfg.TimestampPath)
+		if err != nil {
+			return fmt.Errorf("matchers: hmac: timestamp path: %w", err)
+		}
+		m.tsPath = p
 	}
 	if m.tmpl.uses[partTimestamp] && !m.timed() {
 		return errors.New("matchers: hmac: template uses {timestamp} but no timestamp header or key is set")
+	}
+	if (cfg.TimestampHeader != "" || cfg.TimestampKey != "") && !m.tmpl.uses[partTimestamp] {
+		return errors.New("matchers: hmac: the timestamp is not signed: the template must use {timestamp}, or a replayed signature passes with any timestamp")
+	}
+	if cfg.TimestampPath != "" && !m.tmpl.uses[partBody] {
+		return errors.New("matchers: hmac: the timestamp path is not signed: the template must use {body}")
 	}
 	if m.tmpl.uses[partID] && m.idHeader == "" {
 		return errors.New("matchers: hmac: template uses {id} but no id header is set")
@@ -176,7 +219,7 @@ func (m *HMAC) checkShape(cfg HMACConfig) error {
 	return nil
 }
 
-func (m *HMAC) timed() bool { return m.tsHeader != "" || m.tsKey != nil }
+func (m *HMAC) timed() bool { return m.tsHeader != "" || m.tsKey != nil || !m.tsPath.IsZero() }
 
 // SignsURL reports whether the signed content includes {url}; a plugin
 // using such a matcher implements provider.URLSigner.
@@ -188,14 +231,20 @@ func (m *HMAC) SignsURL() bool { return m.tmpl.uses[partURL] }
 // It does not allocate.
 func (m *HMAC) Match(r *provider.Request) (bool, error) {
 	v := r.Header(m.header)
+	if len(v) == 0 && m.alt != "" {
+		v = r.Header(m.alt)
+	}
 	if len(v) == 0 {
 		return false, nil
 	}
 	var ts []byte
-	if m.tsHeader != "" {
+	switch {
+	case m.tsHeader != "":
 		ts = r.Header(m.tsHeader)
-	} else if m.tsKey != nil {
+	case m.tsKey != nil:
 		ts = listValue(v, m.sep, m.tsKey)
+	case !m.tsPath.IsZero():
+		ts, _ = m.tsPath.Text(r.Body(), nil)
 	}
 	if m.timed() && !m.ts.fresh(ts, r.Now) {
 		return false, nil
@@ -218,6 +267,9 @@ func (m *HMAC) sum(h *hasher, r *provider.Request, ts, id []byte) {
 	for i := range m.nkeys {
 		hh := h.h[i]
 		hh.Reset()
+		if m.plain {
+			hh.Write(m.keys[i])
+		}
 		for _, p := range m.tmpl.parts {
 			switch p.kind {
 			case partLiteral:

@@ -268,9 +268,27 @@ func TestHMACMatchAllocs(t *testing.T) {
 	}
 	rs := newReq("POST", `{"test": 2432232314}`, time.Unix(1614265330, 0), "webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek",
 		"webhook-timestamp", "1614265330", "webhook-signature", "v1,bm9wZQ== v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+	lin, err := CompileHMAC(HMACConfig{Header: "Linear-Signature", TimestampPath: "webhookTimestamp", TimestampFormat: UnixMillis}, []byte("k"), []byte("old"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	linBody := `{"webhookTimestamp":1700000000000}`
+	rl := newReq("POST", linBody, unix1700, "Linear-Signature", sign("old", linBody))
+	plain, err := CompileHMAC(HMACConfig{Header: "S", Plain: true}, []byte("k"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := sha256.Sum256([]byte("kbody"))
+	rp := newReq("POST", "body", unix1700, "S", hex.EncodeToString(d[:]))
 	allocs := testing.AllocsPerRun(200, func() {
 		if ok, _ := m.Match(r); !ok {
 			t.Fatal("stripe: no match")
+		}
+		if ok, _ := lin.Match(rl); !ok {
+			t.Fatal("linear: no match")
+		}
+		if ok, _ := plain.Match(rp); !ok {
+			t.Fatal("plain digest: no match")
 		}
 		if ok, _ := sw.Match(rs); !ok {
 			t.Fatal("standard webhooks: no match")
@@ -293,6 +311,103 @@ func BenchmarkHMACMatch(b *testing.B) {
 	for b.Loop() {
 		if ok, _ := m.Match(r); !ok {
 			b.Fatal("no match")
+		}
+	}
+}
+
+// TestHMACShapes checks the plain-digest, alternate-header and body
+// timestamp shapes with the vectors of shared/PROVIDERS.md.
+func TestHMACShapes(t *testing.T) {
+	const hubspotSecret = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"
+	hubspotV1Body := `[{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1564113600000,"subscriptionType":"contact.creation","attemptNumber":0,"objectId":123,"changeSource":"CRM","changeFlag":"NEW","appId":54321}]`
+	hubspotV1 := HMACConfig{Header: "X-HubSpot-Signature", Plain: true}
+	hubspotV2 := HMACConfig{Header: "X-HubSpot-Signature", Plain: true, Signed: "{method}{url}{body}"}
+	shopify := HMACConfig{Header: "X-Shopify-Hmac-Sha256", AltHeader: "shopify-hmac-sha256", Encoding: Base64}
+	shopifyBody := `{"id":820982911946154508,"email":"jon@example.com"}`
+	const shopifySig = "LnwdZPLBbdjkBwPD/lDL1/rYEGby/GHPtL1aAH6Dxjc="
+	linear := HMACConfig{Header: "Linear-Signature", TimestampPath: "webhookTimestamp", TimestampFormat: UnixMillis, Tolerance: time.Minute}
+	linearBody := `{"action":"create","type":"Issue","organizationId":"org_123","webhookTimestamp":1700000000000,"data":{"id":"iss_1"}}`
+	const linearSig = "de87bc9e85065bd650f41810f41029bec1e075d94699bba7fd490171b0172bba"
+	tests := []struct {
+		name, secret string
+		cfg          HMACConfig
+		method, url  string
+		body         string
+		now          time.Time
+		hdr          []string
+		want         bool
+	}{
+		{"hubspot v1", hubspotSecret, hubspotV1, "POST", "", hubspotV1Body, unix1700,
+			[]string{"X-HubSpot-Signature", "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de"}, true},
+		{"hubspot v1 is not an hmac", hubspotSecret, HMACConfig{Header: "X-HubSpot-Signature"}, "POST", "", hubspotV1Body, unix1700,
+			[]string{"X-HubSpot-Signature", "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de"}, false},
+		{"hubspot v2 GET", hubspotSecret, hubspotV2, "GET", "https://www.example.com/webhook_uri", "", unix1700,
+			[]string{"X-HubSpot-Signature", "eee2dddcc73c94d699f5e395f4b9d454a069a6855fbfa152e91e88823087200e"}, true},
+		{"hubspot v2 POST", hubspotSecret, hubspotV2, "POST", "https://www.example.com/webhook_uri", `{"example_field":"example_value"}`, unix1700,
+			[]string{"X-HubSpot-Signature", "9569219f8ba981ffa6f6f16aa0f48637d35d728c7e4d93d0d52efaa512af7900"}, true},
+		{"shopify", "shpss_test_secret", shopify, "POST", "", shopifyBody, unix1700,
+			[]string{"X-Shopify-Hmac-Sha256", shopifySig}, true},
+		{"shopify unprefixed", "shpss_test_secret", shopify, "POST", "", shopifyBody, unix1700,
+			[]string{"shopify-hmac-sha256", shopifySig}, true},
+		{"shopify empty main header", "shpss_test_secret", shopify, "POST", "", shopifyBody, unix1700,
+			[]string{"X-Shopify-Hmac-Sha256", "", "shopify-hmac-sha256", shopifySig}, true},
+		{"shopify wrong name", "shpss_test_secret", shopify, "POST", "", shopifyBody, unix1700,
+			[]string{"X-Shopify-Hmac-Sha512", shopifySig}, false},
+		{"linear", "lin_wh_test_secret", linear, "POST", "", linearBody, time.UnixMilli(1700000001000),
+			[]string{"Linear-Signature", linearSig}, true},
+		{"linear +61s", "lin_wh_test_secret", linear, "POST", "", linearBody, time.UnixMilli(1700000061001),
+			[]string{"Linear-Signature", linearSig}, false},
+		{"linear -61s", "lin_wh_test_secret", linear, "POST", "", linearBody, time.UnixMilli(1699999938999),
+			[]string{"Linear-Signature", linearSig}, false},
+		{"linear no timestamp field", "lin_wh_test_secret", linear, "POST", "", `{"type":"Issue"}`, unix1700,
+			[]string{"Linear-Signature", sign("lin_wh_test_secret", `{"type":"Issue"}`)}, false},
+		{"linear timestamp as string", "lin_wh_test_secret", linear, "POST", "", `{"webhookTimestamp":"1700000000000"}`, unix1700,
+			[]string{"Linear-Signature", sign("lin_wh_test_secret", `{"webhookTimestamp":"1700000000000"}`)}, true},
+	}
+	for _, tt := range tests {
+		m, err := CompileHMAC(tt.cfg, []byte(tt.secret), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		r := newReq(tt.method, tt.body, tt.now, tt.hdr...)
+		r.URL = []byte(tt.url)
+		if ok, err := m.Match(r); ok != tt.want || err != nil {
+			t.Errorf("%s: Match = %v, %v; want %v", tt.name, ok, err, tt.want)
+		}
+	}
+}
+
+// TestHMACPlainRotation checks a plain digest accepts either secret.
+func TestHMACPlainRotation(t *testing.T) {
+	m, err := CompileHMAC(HMACConfig{Header: "S", Plain: true}, []byte("current"), []byte("previous"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		key  string
+		want bool
+	}{{"current", true}, {"previous", true}, {"other", false}} {
+		d := sha256.Sum256([]byte(tt.key + "body"))
+		if ok, _ := m.Match(newReq("POST", "body", unix1700, "S", hex.EncodeToString(d[:]))); ok != tt.want {
+			t.Errorf("digest with %q: Match = %v; want %v", tt.key, ok, tt.want)
+		}
+	}
+}
+
+// TestHMACUnsignedTimestamp checks a timestamp the signature does not
+// cover is refused at compile time: a replayed signature would pass with
+// any timestamp.
+func TestHMACUnsignedTimestamp(t *testing.T) {
+	for _, cfg := range []HMACConfig{
+		{Header: "h", TimestampHeader: "X-Ts"},
+		{Header: "h", TimestampHeader: "X-Ts", Signed: "{id}{body}", IDHeader: "X-Id"},
+		{Header: "h", Separator: ',', TimestampKey: "t", Prefix: "v1="},
+		{Header: "h", TimestampPath: "ts", Signed: "{method}{url}"},
+		{Header: "h", TimestampPath: "a..b"},
+		{Header: "h", TimestampPath: "ts", TimestampHeader: "X-Ts", Signed: "{timestamp}{body}"},
+	} {
+		if _, err := CompileHMAC(cfg, []byte("k"), nil); err == nil || !strings.HasPrefix(err.Error(), "matchers: hmac: ") {
+			t.Errorf("%+v: err = %v; want a matchers: hmac: error", cfg, err)
 		}
 	}
 }

@@ -70,6 +70,9 @@ func (o HMACOptions) Config() (HMACConfig, error) {
 		Prefix: o.Prefix, Signed: o.Signed, TimestampHeader: o.TimestampHeader,
 		IDHeader: o.IDHeader,
 	}
+	if o.Tolerance != "" && o.TimestampHeader == "" {
+		return HMACConfig{}, errors.New("matchers: hmac: tolerance needs timestamp_header")
+	}
 	if o.Tolerance != "" {
 		d, err := time.ParseDuration(o.Tolerance)
 		if err != nil {

@@ -42,13 +42,19 @@ func TestDecodeHMACOptions(t *testing.T) {
 func TestHMACOptionsCompileErrors(t *testing.T) {
 	for _, raw := range []string{
 		``,
-		`{"header":"h","tolerance":"5"}`,
-		`{"header":"h","tolerance":"-1s"}`,
+		`{"header":"h","tolerance":"5","timestamp_header":"X-Ts","signed":"{timestamp}{body}"}`,
+		`{"header":"h","tolerance":"-1s","timestamp_header":"X-Ts","signed":"{timestamp}{body}"}`,
 		`{"header":"h","route_path":"a.b"}`,
 		`{"header":"h","route_field":"f"}`,
 		`{"header":"h","route_path":"a..b","route_field":"f"}`,
 		`{"header":"h","algorithm":"md5"}`,
 		`{"header":"h","signed":"{timestamp}{body}"}`,
+		`{"header":"h","timestamp_header":"X-Ts"}`,
+		`{"header":"h","timestamp_header":"X-Ts","signed":"{id}{body}","id_header":"X-Id"}`,
+		`{"header":"h","tolerance":"1m"}`,
+		`{"header":"h","signed":"{id}{body}"}`,
+		`{"header":"h","encoding":"base32"}`,
+		`{"header":"h","signed":"{bodyy}"}`,
 	} {
 		if _, err := Compile([]byte(raw), []byte("k"), nil); err == nil {
 			t.Errorf("Compile(%s) accepted", raw)

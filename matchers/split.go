@@ -16,7 +16,7 @@ import (
 // more, each key also gets a part in rt.Parts: body with the array cut down
 // to that key's items, in order, everything around the array as received.
 // With one key the body is forwarded whole. Items without a key are in no
-// part. The parts are built in rt.Buf; it returns the number of items.
+// part. The parts are built in rt.Scratch; it returns the number of items.
 // Keys borrow from body (a key with JSON escapes is unescaped into a new
 // slice). It does not allocate once rt's buffers have grown.
 func SplitArray(rt *provider.Routing, body []byte, start, end int, key Path) int {
@@ -33,24 +33,24 @@ func SplitArray(rt *provider.Routing, body []byte, start, end int, key Path) int
 		return count
 	}
 	// Reserve the room every part needs: one allocation at most.
-	rt.Buf = slices.Grow(rt.Buf, len(rt.Keys)*(len(body)-len(arr)+2)+total+count)
+	rt.Scratch = slices.Grow(rt.Scratch, len(rt.Keys)*(len(body)-len(arr)+2)+total+count)
 	for _, k := range rt.Keys {
-		from := len(rt.Buf)
-		rt.Buf = append(rt.Buf, body[:start]...)
-		rt.Buf = append(rt.Buf, '[')
+		from := len(rt.Scratch)
+		rt.Scratch = append(rt.Scratch, body[:start]...)
+		rt.Scratch = append(rt.Scratch, '[')
 		first := true
 		jsonparser.ArrayEach(arr, func(item []byte, _ jsonparser.ValueType, _ int, _ error) {
 			if ik, ok := key.Text(item, nil); ok && bytes.Equal(ik, k) {
 				if !first {
-					rt.Buf = append(rt.Buf, ',')
+					rt.Scratch = append(rt.Scratch, ',')
 				}
-				rt.Buf = append(rt.Buf, item...)
+				rt.Scratch = append(rt.Scratch, item...)
 				first = false
 			}
 		})
-		rt.Buf = append(rt.Buf, ']')
-		rt.Buf = append(rt.Buf, body[end:]...)
-		rt.Parts = append(rt.Parts, rt.Buf[from:len(rt.Buf):len(rt.Buf)])
+		rt.Scratch = append(rt.Scratch, ']')
+		rt.Scratch = append(rt.Scratch, body[end:]...)
+		rt.Parts = append(rt.Parts, rt.Scratch[from:len(rt.Scratch):len(rt.Scratch)])
 	}
 	return count
 }

@@ -187,7 +187,7 @@ func splitPort(u []byte) (base, port, rest []byte) {
 		end = start + j
 	}
 	auth := u[start:end]
-	if c := bytes.LastIndexByte(auth, ':'); c >= 0 && c > bytes.LastIndexByte(auth, ']') && isDigits(b2s(auth[c+1:])) {
+	if c := bytes.LastIndexByte(auth, ':'); c >= 0 && c > bytes.LastIndexByte(auth, ']') && isDigits(string(auth[c+1:])) {
 		return u[:start+c], u[start+c : end], u[end:]
 	}
 	if bytes.EqualFold(u[:i], []byte("https")) {

@@ -3,6 +3,8 @@ package plugins
 import (
 	"os"
 	"path"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/edgehook/edgehook/provider"
@@ -19,8 +21,13 @@ func TestAllListsEveryFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	byID := map[string]provider.Provider{}
+	prev := ""
 	for _, p := range All() {
 		id := p.ID()
+		if id < prev {
+			t.Errorf("All lists %q after %q; keep it in id order", id, prev)
+		}
+		prev = id
 		if _, dup := byID[id]; dup {
 			t.Errorf("id %q is listed twice in All", id)
 		}
@@ -39,6 +46,34 @@ func TestAllListsEveryFolder(t *testing.T) {
 	}
 	if _, err := provider.NewRegistry(All()); err != nil {
 		t.Errorf("NewRegistry(All()): %v", err)
+	}
+}
+
+// noVectors are the providers shared/PROVIDERS.md gives no signature
+// vector for (no signature, a shared token, or a key only the provider
+// holds).
+var noVectors = map[string]bool{"streak": true, "msgraph": true, "pubsub": true, "okta": true, "gitlab": true}
+
+// hasVectors finds a Case's Vectors being set ("Vectors: …" or
+// "c.Vectors = …").
+var hasVectors = regexp.MustCompile(`Vectors\s*(:|=)`)
+
+// TestAllRunConformance checks every provider's tests run the conformance
+// suite (plugintest.Run), with its published or documented vectors.
+func TestAllRunConformance(t *testing.T) {
+	for _, p := range All() {
+		id := p.ID()
+		b, err := os.ReadFile(path.Join(id, id+"_test.go"))
+		if err != nil {
+			t.Errorf("plugins/%s: %v", id, err)
+			continue
+		}
+		if !strings.Contains(string(b), "plugintest.Run(") {
+			t.Errorf("plugins/%s: %s_test.go does not call plugintest.Run", id, id)
+		}
+		if !noVectors[id] && !hasVectors.Match(b) {
+			t.Errorf("plugins/%s: its plugintest.Case lists no Vectors", id)
+		}
 	}
 }
 

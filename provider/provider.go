@@ -98,15 +98,20 @@ type Routing struct {
 	// EventType is the provider's event type ("push", "BOX_CREATE"), nil if
 	// unknown.
 	EventType []byte
-	// Buf is scratch space a plugin may build Payload, Parts or EventID in
-	// (a form body turned into JSON, one batch per connection). Reset keeps
-	// its backing array, so a reused Routing does not allocate. A slice
-	// taken from it stays valid after later appends (growing copies and
-	// leaves the old bytes as they were); limit its capacity (b[i:j:j]).
-	Buf []byte
+	// Scratch is a buffer Route may append bytes it derives to (a form body
+	// written as JSON, the parts of a batch, a derived event id), so that
+	// Payload, Parts and EventID can point into it without allocating per
+	// request. Append only: a slice taken earlier stays valid when a later
+	// append moves the buffer. The gateway keeps it with the pooled
+	// Routing, so it is valid as long as the other fields.
+	Scratch []byte
 }
 
-// Reset clears rt for reuse, keeping its backing arrays.
+// maxScratch is the largest Scratch buffer Reset keeps for reuse.
+const maxScratch = 1 << 20
+
+// Reset clears rt for reuse, keeping its backing arrays (Scratch's unless
+// it grew past 1 MiB).
 func (rt *Routing) Reset() {
 	rt.Field = ""
 	rt.ByID = false
@@ -115,18 +120,35 @@ func (rt *Routing) Reset() {
 	rt.Payload = nil
 	rt.EventID = nil
 	rt.EventType = nil
-	rt.Buf = rt.Buf[:0]
+	rt.Scratch = rt.Scratch[:0]
+	if cap(rt.Scratch) > maxScratch {
+		rt.Scratch = nil
+	}
 }
 
 // AddKey appends a routing key, without its own payload part.
 func (rt *Routing) AddKey(k []byte) { rt.Keys = append(rt.Keys, k) }
 
-// Reply is what a Handshaker or Acker writes back to the provider.
+// AddPart appends a routing key with the payload part that belongs to it
+// (see Parts). A Route that adds parts adds one with every key.
+func (rt *Routing) AddPart(k, part []byte) {
+	rt.Keys = append(rt.Keys, k)
+	rt.Parts = append(rt.Parts, part)
+}
+
+// Reply is what a Handshaker or Acker writes back to the provider. A zero
+// Status means 200. Body may borrow from the Request or be shared: the
+// gateway copies it into the response and never modifies it.
 type Reply struct {
 	Status      int
 	ContentType string
 	Body        []byte
 	Header      [][2]string
+}
+
+// IsZero reports whether nothing was written to w.
+func (w *Reply) IsZero() bool {
+	return w.Status == 0 && w.ContentType == "" && w.Body == nil && w.Header == nil
 }
 
 // Handshaker is implemented by instances whose provider sends requests the
@@ -139,7 +161,10 @@ type Handshaker interface {
 
 // Acker is implemented by instances whose provider needs a particular
 // acknowledgement body (Salesforce SOAP Ack, empty body for Slack forms)
-// instead of the default JSON.
+// instead of the default JSON. Ack runs once the event is spooled, for a
+// duplicate too. An Ack that leaves w zero (see Reply.IsZero) keeps the
+// default JSON reply for that request; an empty 200 is Status 200 with no
+// Body.
 type Acker interface {
 	Ack(r *Request, w *Reply)
 }

@@ -2,7 +2,10 @@
 // a string literal without encoding/json's reflection and allocation.
 package jsonx
 
-import "unicode/utf8"
+import (
+	"unicode/utf8"
+	"unsafe"
+)
 
 const hexDigits = "0123456789abcdef"
 
@@ -32,6 +35,12 @@ func AppendString(dst []byte, s string) []byte {
 		i += n
 	}
 	return append(dst, '"')
+}
+
+// AppendBytes is AppendString for a byte slice, without converting it to
+// a string (which would copy it).
+func AppendBytes(dst, b []byte) []byte {
+	return AppendString(dst, unsafe.String(unsafe.SliceData(b), len(b)))
 }
 
 func appendASCII(dst []byte, c byte) []byte {

@@ -27,3 +27,17 @@ func FuzzAppendString(f *testing.F) {
 		}
 	})
 }
+
+// TestAppendBytes checks AppendBytes writes what AppendString does, and
+// does not copy its input.
+func TestAppendBytes(t *testing.T) {
+	for _, s := range []string{"", "plain", "q\"b\\\n", "\xff", "caf\u00e9"} {
+		if got, want := AppendBytes([]byte("x"), []byte(s)), AppendString([]byte("x"), s); string(got) != string(want) {
+			t.Errorf("AppendBytes(%q) = %s; want %s", s, got, want)
+		}
+	}
+	src, dst := []byte(`a "quoted" value`), make([]byte, 0, 64)
+	if n := testing.AllocsPerRun(100, func() { dst = AppendBytes(dst[:0], src) }); n != 0 {
+		t.Errorf("AppendBytes allocates %v times", n)
+	}
+}

@@ -93,6 +93,16 @@ func suiteCase(t testing.TB, body string, opts string) plugintest.Case {
 		c.Config.Options = json.RawMessage(opts)
 		c.Timestamped = true
 	}
+	ping := testdata(t, "interaction_ping.json")
+	c.Vectors = []plugintest.Vector{{
+		Name:   "PROVIDERS.md constructed, discord-interactions verifyKey checked",
+		Config: provider.Config{Secret: vectorKey},
+		Now:    time.Unix(1700000000, 0),
+		Request: func() *fasthttp.Request {
+			return plugintest.NewRequest("/webhook/prod/discord", "application/json", ping,
+				SignatureHeader, vectorSig, TimestampHeader, "1700000000")
+		},
+	}}
 	return c
 }
 

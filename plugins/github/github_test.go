@@ -9,8 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"hash"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -50,14 +48,8 @@ func sign(_ time.Time, key string, body []byte) *fasthttp.Request {
 	return req
 }
 
-func testdata(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+// testdata reads a file of testdata/.
+var testdata = plugintest.Testdata
 
 func suiteCase(t testing.TB, body string) plugintest.Case {
 	return plugintest.Case{
@@ -69,7 +61,22 @@ func suiteCase(t testing.TB, body string) plugintest.Case {
 		Keys:     []string{"1001"},
 		Header:   "X-Hub-Signature-256",
 		Signed:   true,
+		Vectors:  []plugintest.Vector{publishedVector},
 	}
+}
+
+// publishedVector is GitHub's documented example (shared/PROVIDERS.md).
+var publishedVector = plugintest.Vector{
+	Name:   "github docs",
+	Config: provider.Config{Secret: "It's a Secret to Everybody"},
+	Now:    time.Unix(1700000000, 0),
+	Request: func() *fasthttp.Request {
+		req := new(fasthttp.Request)
+		req.Header.SetMethod("POST")
+		req.Header.Set("X-Hub-Signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
+		req.SetBodyString("Hello, World!")
+		return req
+	},
 }
 
 func TestConformance(t *testing.T) {
@@ -79,14 +86,11 @@ func TestConformance(t *testing.T) {
 
 // TestPublishedVector checks GitHub's documented example.
 func TestPublishedVector(t *testing.T) {
-	inst, err := Provider.Provision(provider.Config{Secret: "It's a Secret to Everybody"})
+	inst, err := Provider.Provision(publishedVector.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := new(fasthttp.Request)
-	req.Header.Set("X-Hub-Signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
-	req.SetBodyString("Hello, World!")
-	r := &provider.Request{Req: req, Now: time.Now()}
+	r := &provider.Request{Req: publishedVector.Request(), Now: time.Now()}
 	if ok, err := inst.Verify(r); !ok || err != nil {
 		t.Fatalf("Verify = %v, %v; want true", ok, err)
 	}

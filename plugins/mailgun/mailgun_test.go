@@ -63,6 +63,14 @@ func suiteCase(t testing.TB) plugintest.Case {
 		Field:       "tenant",
 		Keys:        []string{"acme"},
 		Timestamped: true,
+		Vectors: []plugintest.Vector{{
+			Name:   "PROVIDERS.md constructed",
+			Config: provider.Config{Secret: vectorKey},
+			Now:    vectorTime,
+			Request: func() *fasthttp.Request {
+				return plugintest.NewRequest("/webhook/prod/mailgun", "application/json", testdata(t, "delivered.json"))
+			},
+		}},
 	}
 }
 

@@ -131,7 +131,7 @@ func TestRouteParts(t *testing.T) {
 	in := provision(t)
 	r := &provider.Request{Req: sign(time.Time{}, secret, testdata(t, "mixed.json"))}
 	var rt provider.Routing
-	rt.Buf = make([]byte, 0, 8) // too small: Route must grow it safely
+	rt.Scratch = make([]byte, 0, 8) // too small: Route must grow it safely
 	if err := in.Route(r, &rt); err != nil {
 		t.Fatal(err)
 	}

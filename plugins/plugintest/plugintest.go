@@ -1,8 +1,10 @@
 // Package plugintest is the conformance suite every provider plugin runs
-// from its own tests: Run checks a valid delivery passes and routes as
-// expected, that tampered, unsigned, wrongly signed, malformed and stale
-// deliveries fail cleanly, and that Verify and Route do not allocate.
-// FuzzVerify and FuzzRoute drive a plugin's fuzz targets.
+// from its own tests: Run checks that the provider's published vectors and
+// a valid delivery pass and route as expected; that tampered, unsigned,
+// wrongly signed, malformed, wrong-length, stale and future deliveries
+// fail cleanly, as (false, nil) or a 4xx *provider.Error, never a panic;
+// and that Verify and Route do not allocate. FuzzVerify and FuzzRoute
+// drive a plugin's fuzz targets.
 package plugintest
 
 import (
@@ -40,21 +42,66 @@ type Case struct {
 	// Signed means authenticity covers the body with a secret: a tampered
 	// body, a wrong secret and a malformed signature must fail.
 	Signed bool
+	// Token means the credential is a shared secret sent as it is (not a
+	// signature over the body): a wrong or malformed one must fail, and a
+	// changed body still passes.
+	Token bool
 	// Timestamped means the signature carries a timestamp: a stale or
 	// future one must fail.
 	Timestamped bool
 	// Now is when the valid deliveries are received; zero means a fixed
 	// date.
 	Now time.Time
-	// URL is the public base URL (scheme://host) of the gateway: as the
-	// gateway does with --public-url, it is put before each request's URI
-	// into Request.URL for an instance implementing provider.URLSigner
-	// whose SignsURL reports true.
-	URL string
+	// Tolerance, with Timestamped, is the replay window: deliveries signed
+	// one second more than it before or after Now must fail, one second
+	// less must pass.
+	Tolerance time.Duration
+	// TimestampHeader, when the timestamp travels in its own header, names
+	// it: a delivery without it or with a malformed one must fail.
+	TimestampHeader string
+	// BodyTimestamp means the timestamp is a field of the body (Linear):
+	// Sign writes it there, so it cannot make an arbitrary fuzzed body
+	// valid, and FuzzRoute skips the bodies Verify rejects.
+	BodyTimestamp bool
+	// RouteAllocates means Route may allocate for this delivery (a SOAP
+	// body parsed with encoding/xml); the allocation check then covers
+	// Verify alone. JSON deliveries must not set it.
+	RouteAllocates bool
+	// Vectors are the provider's published or documented test vectors:
+	// each must verify, and fail once its body changes (with Signed).
+	Vectors []Vector
+	// URL is the public URL the deliveries are addressed to, given as
+	// Request.URL (as the gateway does for a provider.URLSigner). BaseURL,
+	// instead, is the gateway's public base URL (scheme://host): each
+	// request's URI is appended to it, for a Sign that varies the path.
+	URL, BaseURL string
 	// MaxAllocs is how many allocations Verify+Route may make per request;
 	// 0 keeps the zero-allocation rule. Only for schemes whose standard
 	// library verification allocates (ECDSA, RSA); say why where it is set.
 	MaxAllocs float64
+}
+
+// Vector is one fixed, provider-documented delivery.
+type Vector struct {
+	// Name says where the vector comes from.
+	Name string
+	// Config provisions the instance; the zero Config means the Case's.
+	Config provider.Config
+	// Now is when the vector is received (inside its replay window).
+	Now time.Time
+	// Request builds the delivery.
+	Request func() *fasthttp.Request
+	// URL is the public URL it was sent to (Request.URL).
+	URL string
+}
+
+// request wraps req as the gateway would, received at now.
+func (c *Case) request(req *fasthttp.Request, now time.Time) *provider.Request {
+	r := &provider.Request{Req: req, Now: now, URL: []byte(c.URL)}
+	if c.URL == "" && c.BaseURL != "" {
+		r.URL = append([]byte(c.BaseURL), req.RequestURI()...)
+	}
+	return r
 }
 
 func (c *Case) now() time.Time {
@@ -72,6 +119,9 @@ func Run(t *testing.T, c Case) {
 		t.Fatalf("Provision: %v", err)
 	}
 	now := c.now()
+	for _, v := range c.Vectors {
+		t.Run("vector "+v.Name, func(t *testing.T) { c.vector(t, inst, v) })
+	}
 	t.Run("valid", func(t *testing.T) { c.valid(t, inst, c.Config.Secret) })
 	if c.Config.PreviousSecret != "" {
 		t.Run("previous secret", func(t *testing.T) { c.valid(t, inst, c.Config.PreviousSecret) })
@@ -92,12 +142,11 @@ func Run(t *testing.T, c Case) {
 	if c.Signed {
 		c.signed(t, inst, now)
 	}
+	if c.Signed || c.Token {
+		c.credential(t, inst, now)
+	}
 	if c.Timestamped {
-		for _, d := range []time.Duration{-time.Hour, time.Hour, -24 * time.Hour * 365} {
-			t.Run("stale "+d.String(), func(t *testing.T) {
-				c.wantFail(t, inst, c.Sign(now.Add(d), c.Config.Secret, c.Body), now)
-			})
-		}
+		c.timestamped(t, inst, now)
 	}
 	t.Run("allocs", func(t *testing.T) { c.allocs(t, inst, now) })
 	t.Run("concurrent", func(t *testing.T) { c.concurrent(t, inst, now) })
@@ -106,7 +155,7 @@ func Run(t *testing.T, c Case) {
 // valid checks a delivery signed with secret passes and routes as expected.
 func (c *Case) valid(t *testing.T, inst provider.Instance, secret string) {
 	now := c.now()
-	r := c.request(inst, c.Sign(now, secret, c.Body), now)
+	r := c.request(c.Sign(now, secret, c.Body), now)
 	ok, err := inst.Verify(r)
 	if !ok || err != nil {
 		t.Fatalf("Verify = %v, %v; want true", ok, err)
@@ -128,6 +177,75 @@ func (c *Case) valid(t *testing.T, inst provider.Instance, secret string) {
 	checkPayload(t, r, &rt)
 }
 
+// vector checks a documented delivery verifies, and, when the signature
+// covers the body, fails with another body.
+func (c *Case) vector(t *testing.T, inst provider.Instance, v Vector) {
+	if v.Config.Secret != "" || v.Config.PreviousSecret != "" || v.Config.Options != nil {
+		var err error
+		if inst, err = c.Provider.Provision(v.Config); err != nil {
+			t.Fatalf("Provision: %v", err)
+		}
+	}
+	at := func(req *fasthttp.Request) *provider.Request {
+		return &provider.Request{Req: req, Now: v.Now, URL: []byte(v.URL)}
+	}
+	req := v.Request()
+	if ok, err := inst.Verify(at(req)); !ok || err != nil {
+		t.Fatalf("Verify = %v, %v; want true", ok, err)
+	}
+	if !c.Signed {
+		return
+	}
+	b := append([]byte(nil), req.Body()...)
+	if len(b) == 0 {
+		b = []byte("x")
+	} else {
+		b[len(b)/2] ^= 0x01
+	}
+	req = v.Request()
+	req.SetBody(b)
+	wantFailAt(t, inst, at(req))
+}
+
+// timestamped checks stale and future deliveries fail, and those inside
+// the tolerance pass.
+func (c *Case) timestamped(t *testing.T, inst provider.Instance, now time.Time) {
+	for _, d := range []time.Duration{-time.Hour, time.Hour, -24 * time.Hour * 365, 24 * time.Hour * 365} {
+		t.Run("signed at "+d.String(), func(t *testing.T) {
+			c.wantFail(t, inst, c.Sign(now.Add(d), c.Config.Secret, c.Body), now)
+		})
+	}
+	if tol := c.Tolerance; tol > 2*time.Second {
+		for _, d := range []time.Duration{-tol - time.Second, tol + time.Second} {
+			t.Run("just outside "+d.String(), func(t *testing.T) {
+				c.wantFail(t, inst, c.Sign(now.Add(d), c.Config.Secret, c.Body), now)
+			})
+		}
+		for _, d := range []time.Duration{-tol + time.Second, tol - time.Second} {
+			t.Run("just inside "+d.String(), func(t *testing.T) {
+				r := c.request(c.Sign(now.Add(d), c.Config.Secret, c.Body), now)
+				if ok, err := inst.Verify(r); !ok || err != nil {
+					t.Fatalf("Verify = %v, %v; want true", ok, err)
+				}
+			})
+		}
+	}
+	if h := c.TimestampHeader; h != "" {
+		for _, v := range []string{"", "x", "-1", "1e9", "99999999999999999999999", " ", "0"} {
+			t.Run("timestamp "+v, func(t *testing.T) {
+				req := c.Sign(now, c.Config.Secret, c.Body)
+				req.Header.Set(h, v)
+				c.wantFail(t, inst, req, now)
+			})
+		}
+		t.Run("timestamp header missing", func(t *testing.T) {
+			req := c.Sign(now, c.Config.Secret, c.Body)
+			req.Header.Del(h)
+			c.wantFail(t, inst, req, now)
+		})
+	}
+}
+
 // signed checks the failures of a scheme whose signature covers the body.
 func (c *Case) signed(t *testing.T, inst provider.Instance, now time.Time) {
 	t.Run("tampered body", func(t *testing.T) {
@@ -142,6 +260,10 @@ func (c *Case) signed(t *testing.T, inst provider.Instance, now time.Time) {
 		req.SetBody(nil)
 		c.wantFail(t, inst, req, now)
 	})
+}
+
+// credential checks a wrong and malformed credentials fail.
+func (c *Case) credential(t *testing.T, inst provider.Instance, now time.Time) {
 	t.Run("wrong secret", func(t *testing.T) {
 		c.wantFail(t, inst, c.Sign(now, "not the secret", c.Body), now)
 	})
@@ -158,19 +280,24 @@ func (c *Case) signed(t *testing.T, inst provider.Instance, now time.Time) {
 	}
 }
 
-// malformed returns broken variants of a valid signature header value.
+// malformed returns broken variants of a valid signature header value:
+// garbage, a bad encoding, and well-encoded signatures of the wrong
+// length (a byte short or long, in hex and in base64).
 func malformed(good string) []string {
 	vs := []string{"x", "=", ",", ";", " ", "sha256=", "v1=", "v1,", "t=,v1=", "sha256=zz",
 		strings.Repeat("a", 4096), strings.Repeat("=", 100)}
-	if len(good) > 2 {
-		vs = append(vs, good[:len(good)-1], good+"0", good[:len(good)-2]+"zz", good[1:])
+	if len(good) > 4 {
+		// Cutting base64 padding alone leaves the same signature.
+		cut := strings.TrimRight(good, "=")
+		vs = append(vs, cut[:len(cut)-1], good+"0", good[:len(good)-2]+"zz", good[1:],
+			cut[:len(cut)-2], good+"00", cut[:len(cut)-4], good+"AAAA")
 	}
 	return vs
 }
 
 // emptyBody checks that an empty body, signed or not, fails cleanly.
 func (c *Case) emptyBody(t *testing.T, inst provider.Instance, now time.Time) {
-	r := c.request(inst, c.Sign(now, c.Config.Secret, nil), now)
+	r := c.request(c.Sign(now, c.Config.Secret, nil), now)
 	ok, err := inst.Verify(r)
 	checkErr(t, "Verify", err)
 	if !ok {
@@ -184,25 +311,20 @@ func (c *Case) emptyBody(t *testing.T, inst provider.Instance, now time.Time) {
 	checkPayload(t, r, &rt)
 }
 
-// wantFail checks Verify rejects req, with (false, nil) or a clean
-// *provider.Error.
+// wantFail checks Verify rejects req received at now, with (false, nil)
+// or a clean *provider.Error.
 func (c *Case) wantFail(t *testing.T, inst provider.Instance, req *fasthttp.Request, now time.Time) {
 	t.Helper()
-	ok, err := inst.Verify(c.request(inst, req, now))
+	wantFailAt(t, inst, c.request(req, now))
+}
+
+func wantFailAt(t *testing.T, inst provider.Instance, r *provider.Request) {
+	t.Helper()
+	ok, err := inst.Verify(r)
 	checkErr(t, "Verify", err)
 	if ok {
 		t.Fatal("Verify = true; want false")
 	}
-}
-
-// request wraps req as the gateway would: with Request.URL set for an
-// instance that signs the URL.
-func (c *Case) request(inst provider.Instance, req *fasthttp.Request, now time.Time) *provider.Request {
-	r := &provider.Request{Req: req, Now: now}
-	if u, ok := inst.(provider.URLSigner); ok && u.SignsURL() {
-		r.URL = append([]byte(c.URL), req.RequestURI()...)
-	}
-	return r
 }
 
 // checkErr fails unless err is nil or a *provider.Error with a 4xx status.
@@ -217,7 +339,8 @@ func checkErr(t *testing.T, what string, err error) {
 	}
 }
 
-// checkPayload checks what would be forwarded is JSON.
+// checkPayload checks what would be forwarded is JSON: the payload, and
+// each part when a batch is split (one per key).
 func checkPayload(t *testing.T, r *provider.Request, rt *provider.Routing) {
 	t.Helper()
 	p := rt.Payload
@@ -226,6 +349,14 @@ func checkPayload(t *testing.T, r *provider.Request, rt *provider.Routing) {
 	}
 	if !json.Valid(p) {
 		t.Fatalf("forwarded payload is not JSON: %.80q", p)
+	}
+	if len(rt.Parts) > 0 && len(rt.Parts) != len(rt.Keys) {
+		t.Fatalf("%d parts for %d keys", len(rt.Parts), len(rt.Keys))
+	}
+	for i, part := range rt.Parts {
+		if !json.Valid(part) {
+			t.Fatalf("part %d is not JSON: %.80q", i, part)
+		}
 	}
 	for i, k := range rt.Keys {
 		if len(k) == 0 {
@@ -239,11 +370,14 @@ func (c *Case) allocs(t *testing.T, inst provider.Instance, now time.Time) {
 	if raceEnabled {
 		t.Skip("allocation counts are meaningless under the race detector")
 	}
-	r := c.request(inst, c.Sign(now, c.Config.Secret, c.Body), now)
+	r := c.request(c.Sign(now, c.Config.Secret, c.Body), now)
 	var rt provider.Routing
 	n := testing.AllocsPerRun(100, func() {
 		if ok, err := inst.Verify(r); !ok || err != nil {
 			t.Fatalf("Verify = %v, %v", ok, err)
+		}
+		if c.RouteAllocates {
+			return
 		}
 		rt.Reset()
 		if err := inst.Route(r, &rt); err != nil {
@@ -260,10 +394,10 @@ func (c *Case) concurrent(t *testing.T, inst provider.Instance, now time.Time) {
 	var wg sync.WaitGroup
 	for g := range 4 {
 		secret := c.Config.Secret
-		if g%2 == 1 && c.Signed {
+		if g%2 == 1 && (c.Signed || c.Token) {
 			secret = "not the secret"
 		}
-		r := c.request(inst, c.Sign(now, secret, c.Body), now)
+		r := c.request(c.Sign(now, secret, c.Body), now)
 		wg.Go(func() {
 			var rt provider.Routing
 			for range 50 {

@@ -149,10 +149,10 @@ func (in *Instance) dedupeKey(rt *provider.Routing, arr []byte) []byte {
 		return one
 	}
 	var sum [sha256.Size]byte
-	from := len(rt.Buf)
-	rt.Buf = append(rt.Buf, "batch:"...)
-	rt.Buf = hex.AppendEncode(rt.Buf, h.Sum(sum[:0]))
-	return rt.Buf[from:len(rt.Buf):len(rt.Buf)]
+	from := len(rt.Scratch)
+	rt.Scratch = append(rt.Scratch, "batch:"...)
+	rt.Scratch = hex.AppendEncode(rt.Scratch, h.Sum(sum[:0]))
+	return rt.Scratch[from:len(rt.Scratch):len(rt.Scratch)]
 }
 
 // Interface guards.

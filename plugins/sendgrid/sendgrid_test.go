@@ -104,6 +104,16 @@ func suiteCase(t testing.TB, opts string) plugintest.Case {
 		c.Config.Options = json.RawMessage(opts)
 		c.Timestamped = true
 	}
+	published := testdata(t, "published.json")
+	c.Vectors = []plugintest.Vector{{
+		Name:   "@sendgrid/eventwebhook published",
+		Config: provider.Config{Secret: vectorKey},
+		Now:    time.Unix(1600112502, 0),
+		Request: func() *fasthttp.Request {
+			return plugintest.NewRequest("/webhook/prod/sendgrid", "application/json", published,
+				SignatureHeader, vectorSig, TimestampHeader, vectorTS)
+		},
+	}}
 	return c
 }
 

@@ -3,8 +3,6 @@ package streak
 import (
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,14 +26,8 @@ func sign(_ time.Time, _ string, body []byte) *fasthttp.Request {
 	return req
 }
 
-func testdata(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+// testdata reads a file of testdata/.
+var testdata = plugintest.Testdata
 
 func suiteCase(t testing.TB) plugintest.Case {
 	return plugintest.Case{

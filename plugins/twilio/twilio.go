@@ -93,9 +93,9 @@ func (in *Instance) Route(r *provider.Request, rt *provider.Routing) error {
 		if h.IsPost() {
 			args = r.Req.PostArgs()
 		}
-		start := len(rt.Buf)
-		rt.Buf = matchers.AppendFormJSON(rt.Buf, args)
-		rt.Payload = rt.Buf[start:]
+		start := len(rt.Scratch)
+		rt.Scratch = matchers.AppendFormObject(rt.Scratch, args)
+		rt.Payload = rt.Scratch[start:]
 		if k := args.Peek("AccountSid"); len(k) > 0 {
 			rt.AddKey(k)
 		}

@@ -106,8 +106,18 @@ func suiteCase(t testing.TB, file string) plugintest.Case {
 		Keys:     []string{"AC0123456789abcdef0123456789abcdef"},
 		Header:   SignatureHeader,
 		Signed:   true,
-		URL:      "https://hooks.example.com",
+		BaseURL:  "https://hooks.example.com",
 	}
+	form := testdata(t, "published.form")
+	c.Vectors = []plugintest.Vector{{
+		Name:   "Twilio docs and SDK tests, published",
+		Config: provider.Config{Secret: "12345"},
+		URL:    "https://mycompany.com/myapp.php?foo=1&bar=2",
+		Request: func() *fasthttp.Request {
+			return plugintest.NewRequest("/myapp.php?foo=1&bar=2", "application/x-www-form-urlencoded", form,
+				SignatureHeader, "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+		},
+	}}
 	return c
 }
 
