@@ -146,8 +146,9 @@ func (c *Case) signed(t *testing.T, inst provider.Instance, now time.Time) {
 func malformed(good string) []string {
 	vs := []string{"x", "=", ",", ";", " ", "sha256=", "v1=", "v1,", "t=,v1=", "sha256=zz",
 		strings.Repeat("a", 4096), strings.Repeat("=", 100)}
-	if len(good) > 2 {
-		vs = append(vs, good[:len(good)-1], good+"0", good[:len(good)-2]+"zz", good[1:])
+	// Base64 padding is not significant: cut and replace real characters.
+	if g := strings.TrimRight(good, "="); len(g) > 2 {
+		vs = append(vs, g[:len(g)-1], good+"0", g[:len(g)-2]+"zz", good[1:])
 	}
 	return vs
 }
