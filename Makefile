@@ -41,8 +41,23 @@ lint:
 # seed corpora also run in make test.
 FUZZTIME ?= 15s
 FUZZ := ./matchers/:FuzzHeader ./matchers/:FuzzPathText \
+	./matchers/:FuzzPresetRoute ./matchers/:FuzzPresetShapes \
 	./plugins/github/:FuzzVerify ./plugins/github/:FuzzRoute \
 	./plugins/streak/:FuzzVerify ./plugins/streak/:FuzzRoute \
+	./plugins/airtable/:FuzzVerify ./plugins/airtable/:FuzzRoute \
+	./plugins/attio/:FuzzVerify ./plugins/attio/:FuzzRoute \
+	./plugins/bitbucket/:FuzzVerify ./plugins/bitbucket/:FuzzRoute \
+	./plugins/box/:FuzzVerify ./plugins/box/:FuzzRoute \
+	./plugins/calendly/:FuzzVerify ./plugins/calendly/:FuzzRoute \
+	./plugins/clerk/:FuzzVerify ./plugins/clerk/:FuzzRoute \
+	./plugins/docusign/:FuzzVerify ./plugins/docusign/:FuzzRoute \
+	./plugins/intercom/:FuzzVerify ./plugins/intercom/:FuzzRoute \
+	./plugins/paddle/:FuzzVerify ./plugins/paddle/:FuzzRoute \
+	./plugins/pagerduty/:FuzzVerify ./plugins/pagerduty/:FuzzRoute \
+	./plugins/sentry/:FuzzVerify ./plugins/sentry/:FuzzRoute \
+	./plugins/square/:FuzzVerify ./plugins/square/:FuzzRoute \
+	./plugins/typeform/:FuzzVerify ./plugins/typeform/:FuzzRoute \
+	./plugins/zendesk/:FuzzVerify ./plugins/zendesk/:FuzzRoute \
 	./delivery/:FuzzDecodeRecord ./internal/jsonx/:FuzzAppendString
 fuzz:
 	@for t in $(FUZZ); do \

@@ -5,15 +5,43 @@
 package plugins
 
 import (
+	"github.com/edgehook/edgehook/plugins/airtable"
+	"github.com/edgehook/edgehook/plugins/attio"
+	"github.com/edgehook/edgehook/plugins/bitbucket"
+	"github.com/edgehook/edgehook/plugins/box"
+	"github.com/edgehook/edgehook/plugins/calendly"
+	"github.com/edgehook/edgehook/plugins/clerk"
+	"github.com/edgehook/edgehook/plugins/docusign"
 	"github.com/edgehook/edgehook/plugins/github"
+	"github.com/edgehook/edgehook/plugins/intercom"
+	"github.com/edgehook/edgehook/plugins/paddle"
+	"github.com/edgehook/edgehook/plugins/pagerduty"
+	"github.com/edgehook/edgehook/plugins/sentry"
+	"github.com/edgehook/edgehook/plugins/square"
 	"github.com/edgehook/edgehook/plugins/streak"
+	"github.com/edgehook/edgehook/plugins/typeform"
+	"github.com/edgehook/edgehook/plugins/zendesk"
 	"github.com/edgehook/edgehook/provider"
 )
 
 // All returns the built-in providers, in id order.
 func All() []provider.Provider {
 	return []provider.Provider{
+		airtable.Provider,
+		attio.Provider,
+		bitbucket.Provider,
+		box.Provider,
+		calendly.Provider,
+		clerk.Provider,
+		docusign.Provider,
 		github.Provider,
+		intercom.Provider,
+		paddle.Provider,
+		pagerduty.Provider,
+		sentry.Provider,
+		square.Provider,
 		streak.Provider{},
+		typeform.Provider,
+		zendesk.Provider,
 	}
 }
