@@ -29,6 +29,7 @@ type job struct {
 	header   []byte
 	url      []byte
 	resp     []byte
+	reply    provider.Reply // a Handshaker's or Acker's reply
 }
 
 var jobPool = sync.Pool{New: func() any { return new(job) }}
@@ -45,6 +46,7 @@ func (j *job) reset() {
 	j.header = j.header[:0]
 	j.url = j.url[:0]
 	j.resp = j.resp[:0]
+	j.reply = provider.Reply{}
 }
 
 func (s *Server) serveIngress(ctx *fasthttp.RequestCtx) {
@@ -127,14 +129,13 @@ func (s *Server) verifyRoute(ctx *fasthttp.RequestCtx, j *job, envName, integNam
 		j.req.URL = j.url
 	}
 	if hs, ok := ig.Instance.(provider.Handshaker); ok {
-		var w provider.Reply
-		handled, err := hs.Handshake(&j.req, &w)
+		handled, err := hs.Handshake(&j.req, &j.reply)
 		if err != nil {
 			s.requestError(ctx, ig, err)
 			return false
 		}
 		if handled {
-			writeReply(ctx, &w)
+			s.answerHandshake(ctx, env, ig, &j.reply)
 			return false
 		}
 	}
@@ -270,9 +271,8 @@ func (s *Server) enqueue(ctx *fasthttp.RequestCtx, j *job, env *config.Env, ig *
 		return
 	}
 	if a, ok := ig.Instance.(provider.Acker); ok {
-		var w provider.Reply
-		a.Ack(&j.req, &w)
-		writeReply(ctx, &w)
+		a.Ack(&j.req, &j.reply)
+		writeReply(ctx, &j.reply)
 		return
 	}
 	j.resp = append(j.resp[:0], `{"id":`...)

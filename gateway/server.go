@@ -36,6 +36,9 @@ type Admin interface {
 	PutConnection(ctx context.Context, env, integ, id string, raw []byte) (*config.Connection, error)
 	GetConnection(ctx context.Context, env, integ, id string) (*config.Connection, error)
 	DeleteConnection(ctx context.Context, env, integ, id string) error
+	// CaptureSecret stores a secret a handshake delivered as the
+	// integration's webhook_secret, unless it has one (config.ErrSecretSet).
+	CaptureSecret(ctx context.Context, env, integ, secret string) error
 }
 
 // Spooler accepts events durably and answers the delivery admin calls;

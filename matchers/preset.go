@@ -176,7 +176,7 @@ var formType = []byte("application/x-www-form-urlencoded")
 func (in *PresetInstance) Verify(r *provider.Request) (bool, error) { return in.verify(r) }
 
 // SignsURL reports whether the signature covers the URL.
-func (in *PresetInstance) SignsURL() bool { return in.HMAC.SignsURL() }
+func (in *PresetInstance) SignsURL() bool { return in.HMAC != nil && in.HMAC.SignsURL() }
 
 // Route reports the routing value (none when absent), the event type and
 // the delivery id. A body that is not JSON (or a form without a payload
