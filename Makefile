@@ -42,22 +42,29 @@ lint:
 FUZZTIME ?= 15s
 FUZZ := ./matchers/:FuzzHeader ./matchers/:FuzzPathText \
 	./matchers/:FuzzPresetRoute ./matchers/:FuzzPresetShapes \
-	./plugins/github/:FuzzVerify ./plugins/github/:FuzzRoute \
-	./plugins/streak/:FuzzVerify ./plugins/streak/:FuzzRoute \
 	./plugins/airtable/:FuzzVerify ./plugins/airtable/:FuzzRoute \
+	./plugins/asana/:FuzzVerify ./plugins/asana/:FuzzRoute \
 	./plugins/attio/:FuzzVerify ./plugins/attio/:FuzzRoute \
 	./plugins/bitbucket/:FuzzVerify ./plugins/bitbucket/:FuzzRoute \
 	./plugins/box/:FuzzVerify ./plugins/box/:FuzzRoute \
 	./plugins/calendly/:FuzzVerify ./plugins/calendly/:FuzzRoute \
 	./plugins/clerk/:FuzzVerify ./plugins/clerk/:FuzzRoute \
 	./plugins/docusign/:FuzzVerify ./plugins/docusign/:FuzzRoute \
+	./plugins/dropbox/:FuzzVerify ./plugins/dropbox/:FuzzRoute \
+	./plugins/github/:FuzzVerify ./plugins/github/:FuzzRoute \
 	./plugins/intercom/:FuzzVerify ./plugins/intercom/:FuzzRoute \
+	./plugins/meta/:FuzzVerify ./plugins/meta/:FuzzRoute \
+	./plugins/notion/:FuzzVerify ./plugins/notion/:FuzzRoute \
 	./plugins/paddle/:FuzzVerify ./plugins/paddle/:FuzzRoute \
 	./plugins/pagerduty/:FuzzVerify ./plugins/pagerduty/:FuzzRoute \
 	./plugins/sentry/:FuzzVerify ./plugins/sentry/:FuzzRoute \
 	./plugins/square/:FuzzVerify ./plugins/square/:FuzzRoute \
+	./plugins/streak/:FuzzVerify ./plugins/streak/:FuzzRoute \
+	./plugins/twitch/:FuzzVerify ./plugins/twitch/:FuzzRoute \
 	./plugins/typeform/:FuzzVerify ./plugins/typeform/:FuzzRoute \
+	./plugins/xero/:FuzzVerify ./plugins/xero/:FuzzRoute \
 	./plugins/zendesk/:FuzzVerify ./plugins/zendesk/:FuzzRoute \
+	./plugins/zoom/:FuzzVerify ./plugins/zoom/:FuzzRoute \
 	./delivery/:FuzzDecodeRecord ./internal/jsonx/:FuzzAppendString
 fuzz:
 	@for t in $(FUZZ); do \

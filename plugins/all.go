@@ -6,21 +6,28 @@ package plugins
 
 import (
 	"github.com/edgehook/edgehook/plugins/airtable"
+	"github.com/edgehook/edgehook/plugins/asana"
 	"github.com/edgehook/edgehook/plugins/attio"
 	"github.com/edgehook/edgehook/plugins/bitbucket"
 	"github.com/edgehook/edgehook/plugins/box"
 	"github.com/edgehook/edgehook/plugins/calendly"
 	"github.com/edgehook/edgehook/plugins/clerk"
 	"github.com/edgehook/edgehook/plugins/docusign"
+	"github.com/edgehook/edgehook/plugins/dropbox"
 	"github.com/edgehook/edgehook/plugins/github"
 	"github.com/edgehook/edgehook/plugins/intercom"
+	"github.com/edgehook/edgehook/plugins/meta"
+	"github.com/edgehook/edgehook/plugins/notion"
 	"github.com/edgehook/edgehook/plugins/paddle"
 	"github.com/edgehook/edgehook/plugins/pagerduty"
 	"github.com/edgehook/edgehook/plugins/sentry"
 	"github.com/edgehook/edgehook/plugins/square"
 	"github.com/edgehook/edgehook/plugins/streak"
+	"github.com/edgehook/edgehook/plugins/twitch"
 	"github.com/edgehook/edgehook/plugins/typeform"
+	"github.com/edgehook/edgehook/plugins/xero"
 	"github.com/edgehook/edgehook/plugins/zendesk"
+	"github.com/edgehook/edgehook/plugins/zoom"
 	"github.com/edgehook/edgehook/provider"
 )
 
@@ -28,20 +35,27 @@ import (
 func All() []provider.Provider {
 	return []provider.Provider{
 		airtable.Provider,
+		asana.Provider{},
 		attio.Provider,
 		bitbucket.Provider,
 		box.Provider,
 		calendly.Provider,
 		clerk.Provider,
 		docusign.Provider,
+		dropbox.Provider{},
 		github.Provider,
 		intercom.Provider,
+		meta.Provider{},
+		notion.Provider{},
 		paddle.Provider,
 		pagerduty.Provider,
 		sentry.Provider,
 		square.Provider,
 		streak.Provider{},
+		twitch.Provider{},
 		typeform.Provider,
+		xero.Provider{},
 		zendesk.Provider,
+		zoom.Provider{},
 	}
 }

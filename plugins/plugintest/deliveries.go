@@ -45,8 +45,9 @@ type Delivery struct {
 	Reply *provider.Reply
 	// Verify is the expected result of Verify (not checked with Reply).
 	Verify bool
-	// With Verify: Route's expected error status (0 for none), or its
-	// routing keys, event type and delivery id.
+	// Status is the status of the *provider.Error Handshake or, with
+	// Verify, Route must fail with (0 for none). Otherwise, with Verify,
+	// Keys, EventType and EventID are what Route must report.
 	Status             int
 	Keys               []string
 	EventType, EventID string
@@ -95,7 +96,10 @@ func (c *Case) check(t *testing.T, inst provider.Instance, d *Delivery) {
 	if hs, ok := inst.(provider.Handshaker); ok {
 		var w provider.Reply
 		handled, err := hs.Handshake(r, &w)
-		checkErr(t, "Handshake", err)
+		if err != nil || d.Status != 0 && !d.Verify {
+			wantStatus(t, "Handshake", err, d.Status)
+			return
+		}
 		if handled != (d.Reply != nil) {
 			t.Fatalf("Handshake handled = %v (reply %d %q); want %v", handled, w.Status, w.Body, d.Reply != nil)
 		}
@@ -115,16 +119,9 @@ func (c *Case) check(t *testing.T, inst provider.Instance, d *Delivery) {
 		return
 	}
 	var rt provider.Routing
-	err = inst.Route(r, &rt)
-	if d.Status != 0 {
-		var pe *provider.Error
-		if !errors.As(err, &pe) || pe.Status != d.Status {
-			t.Fatalf("Route = %v; want status %d", err, d.Status)
-		}
+	if err := inst.Route(r, &rt); err != nil || d.Status != 0 {
+		wantStatus(t, "Route", err, d.Status)
 		return
-	}
-	if err != nil {
-		t.Fatalf("Route: %v", err)
 	}
 	checkPayload(t, r, &rt)
 	var keys []string
@@ -136,6 +133,15 @@ func (c *Case) check(t *testing.T, inst provider.Instance, d *Delivery) {
 	}
 	if string(rt.EventType) != d.EventType || string(rt.EventID) != d.EventID {
 		t.Errorf("EventType %q EventID %q; want %q %q", rt.EventType, rt.EventID, d.EventType, d.EventID)
+	}
+}
+
+// wantStatus fails unless err is a *provider.Error with the status want.
+func wantStatus(t *testing.T, what string, err error, want int) {
+	t.Helper()
+	var pe *provider.Error
+	if !errors.As(err, &pe) || pe.Status != want {
+		t.Fatalf("%s = %v; want a *provider.Error with status %d", what, err, want)
 	}
 }
 
