@@ -18,25 +18,29 @@ type CaptureOptions struct {
 }
 
 // CompileCapture provisions a capture provider: it decodes CaptureOptions
-// strictly; with a webhook_secret it is Compile, and armed is false;
-// without one, options.capture_secret must be set, and the instance is
-// armed: it verifies no delivery until the secret is stored.
-func (p Preset) CompileCapture(cfg provider.Config) (in *PresetInstance, armed bool, err error) {
+// strictly; with a webhook_secret it is Compile; without one,
+// options.capture_secret must be set, and the instance is armed (Armed): it
+// verifies no delivery until the secret is stored.
+func (p Preset) CompileCapture(cfg provider.Config) (*PresetInstance, error) {
 	var o CaptureOptions
 	if err := DecodeOptions(cfg.Options, &o); err != nil {
-		return nil, false, fmt.Errorf("plugins/%s: %w", p.Name, err)
+		return nil, fmt.Errorf("plugins/%s: %w", p.Name, err)
 	}
 	cfg.Options = nil
 	if cfg.Secret != "" {
-		in, err := p.Compile(cfg)
-		return in, false, err
+		return p.Compile(cfg)
 	}
 	if !o.CaptureSecret || cfg.PreviousSecret != "" {
-		return nil, false, fmt.Errorf("plugins/%s: webhook_secret is required, unless options.capture_secret takes it from the handshake", p.Name)
+		return nil, fmt.Errorf("plugins/%s: webhook_secret is required, unless options.capture_secret takes it from the handshake", p.Name)
 	}
-	in = &PresetInstance{p: p}
+	in := &PresetInstance{p: p, armed: true}
+	var err error
 	if in.route, err = compileRoute(p.RouteHeader, p.Route); err != nil {
-		return nil, false, fmt.Errorf("plugins/%s: %w", p.Name, err)
+		return nil, fmt.Errorf("plugins/%s: %w", p.Name, err)
 	}
-	return in, true, nil
+	return in, nil
 }
+
+// Armed reports whether in was armed by CompileCapture: it has no secret
+// yet and may accept one from a handshake.
+func (in *PresetInstance) Armed() bool { return in.armed }

@@ -168,6 +168,7 @@ type PresetInstance struct {
 	HMAC     *HMAC
 	second   *HMAC    // SecondaryHeader's matcher, nil without a previous secret
 	numbered []string // Numbered's header names
+	armed    bool     // no secret yet, armed to capture one (CompileCapture)
 }
 
 var formType = []byte("application/x-www-form-urlencoded")

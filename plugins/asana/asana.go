@@ -28,34 +28,15 @@ var Preset = matchers.Preset{
 const SecretHeader = "X-Hook-Secret"
 
 // Provider is the Asana provider plugin.
-type Provider struct{}
+var Provider = matchers.WithHandshake{Preset: Preset, Handshake: handshake, Capture: true}
 
-// ID returns "asana".
-func (Provider) ID() string { return Preset.Name }
-
-// Provision compiles the preset with webhook_secret, or arms the
-// integration to capture it (matchers.CompileCapture).
-func (Provider) Provision(cfg provider.Config) (provider.Instance, error) {
-	in, armed, err := Preset.CompileCapture(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &Instance{PresetInstance: in, armed: armed}, nil
-}
-
-// Instance is a provisioned Asana integration.
-type Instance struct {
-	*matchers.PresetInstance
-	armed bool
-}
-
-// Handshake accepts the X-Hook-Secret handshake of an armed integration:
+// handshake accepts the X-Hook-Secret handshake of an armed integration:
 // 200 echoing the header, with the secret for the gateway to store.
 // Otherwise (a delivery, or a handshake the integration is not armed for)
 // the request is left to Verify, which refuses an unsigned handshake.
-func (in *Instance) Handshake(r *provider.Request, w *provider.Reply) (bool, error) {
+func handshake(in *matchers.PresetInstance, r *provider.Request, w *provider.Reply) (bool, error) {
 	s := bytes.TrimSpace(r.Header(SecretHeader))
-	if !in.armed || len(s) == 0 {
+	if !in.Armed() || len(s) == 0 {
 		return false, nil
 	}
 	secret := string(s)
@@ -64,10 +45,3 @@ func (in *Instance) Handshake(r *provider.Request, w *provider.Reply) (bool, err
 	w.Secret = []byte(secret)
 	return true, nil
 }
-
-// Interface guards.
-var (
-	_ provider.Provider   = Provider{}
-	_ provider.Instance   = (*Instance)(nil)
-	_ provider.Handshaker = (*Instance)(nil)
-)

@@ -24,7 +24,7 @@ func sign(_ time.Time, key string, body []byte) *fasthttp.Request {
 
 func suite(t testing.TB) plugintest.Case {
 	return plugintest.Case{
-		Provider: Provider{},
+		Provider: Provider,
 		Config:   provider.Config{Secret: secret, PreviousSecret: "asana_previous_secret", Options: capture},
 		Sign:     sign,
 		Body:     plugintest.Testdata(t, "task_changed.json"),
@@ -60,7 +60,7 @@ func TestDeliveries(t *testing.T) {
 }
 
 func TestProvision(t *testing.T) {
-	plugintest.CheckProvision(t, Provider{}, append(plugintest.PresetProvisions,
+	plugintest.CheckProvision(t, Provider, append(plugintest.PresetProvisions,
 		plugintest.Provisions{Name: "armed", Config: provider.Config{Options: capture}, OK: true},
 		plugintest.Provisions{Name: "secret and capture", Config: provider.Config{Secret: "s", Options: capture}, OK: true},
 		plugintest.Provisions{Name: "capture off", Config: provider.Config{Options: json.RawMessage(`{"capture_secret":false}`)}},

@@ -27,26 +27,11 @@ var Preset = matchers.Preset{
 var nosniff = [][2]string{{"X-Content-Type-Options", "nosniff"}}
 
 // Provider is the Dropbox provider plugin.
-type Provider struct{}
+var Provider = matchers.WithHandshake{Preset: Preset, Handshake: handshake}
 
-// ID returns "dropbox".
-func (Provider) ID() string { return Preset.Name }
-
-// Provision compiles the preset.
-func (Provider) Provision(cfg provider.Config) (provider.Instance, error) {
-	in, err := Preset.Compile(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &Instance{in}, nil
-}
-
-// Instance is a provisioned Dropbox integration.
-type Instance struct{ *matchers.PresetInstance }
-
-// Handshake echoes the challenge of a verification GET. A GET without one,
+// handshake echoes the challenge of a verification GET. A GET without one,
 // and every POST, is left to Verify.
-func (in *Instance) Handshake(r *provider.Request, w *provider.Reply) (bool, error) {
+func handshake(_ *matchers.PresetInstance, r *provider.Request, w *provider.Reply) (bool, error) {
 	if !r.Req.Header.IsGet() {
 		return false, nil
 	}
@@ -58,10 +43,3 @@ func (in *Instance) Handshake(r *provider.Request, w *provider.Reply) (bool, err
 	w.Body = append([]byte(nil), c...)
 	return true, nil
 }
-
-// Interface guards.
-var (
-	_ provider.Provider   = Provider{}
-	_ provider.Instance   = (*Instance)(nil)
-	_ provider.Handshaker = (*Instance)(nil)
-)

@@ -21,7 +21,7 @@ func sign(_ time.Time, key string, body []byte) *fasthttp.Request {
 
 func suite(t testing.TB) plugintest.Case {
 	return plugintest.Case{
-		Provider: Provider{},
+		Provider: Provider,
 		Config:   provider.Config{Secret: "dropbox_app_secret", PreviousSecret: "dropbox_old_secret"},
 		Sign:     sign,
 		Body:     plugintest.Testdata(t, "list_folder.json"),
@@ -56,7 +56,7 @@ func TestDeliveries(t *testing.T) {
 }
 
 func TestProvision(t *testing.T) {
-	plugintest.CheckProvision(t, Provider{}, plugintest.PresetProvisions)
+	plugintest.CheckProvision(t, Provider, plugintest.PresetProvisions)
 }
 
 func seeds(t testing.TB) [][]byte {

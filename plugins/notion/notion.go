@@ -36,33 +36,14 @@ var Preset = matchers.Preset{
 var tokenPath = matchers.MustCompilePath("verification_token")
 
 // Provider is the Notion provider plugin.
-type Provider struct{}
+var Provider = matchers.WithHandshake{Preset: Preset, Handshake: handshake, Capture: true}
 
-// ID returns "notion".
-func (Provider) ID() string { return Preset.Name }
-
-// Provision compiles the preset with webhook_secret, or arms the
-// integration to capture it (matchers.CompileCapture).
-func (Provider) Provision(cfg provider.Config) (provider.Instance, error) {
-	in, armed, err := Preset.CompileCapture(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &Instance{PresetInstance: in, armed: armed}, nil
-}
-
-// Instance is a provisioned Notion integration.
-type Instance struct {
-	*matchers.PresetInstance
-	armed bool
-}
-
-// Handshake accepts the verification request of an armed integration (an
+// handshake accepts the verification request of an armed integration (an
 // unsigned JSON body with a verification_token): an empty 200, with the
 // token for the gateway to store. Otherwise the request is left to Verify,
 // which refuses an unsigned one.
-func (in *Instance) Handshake(r *provider.Request, w *provider.Reply) (bool, error) {
-	if !in.armed || len(r.Header(header)) > 0 {
+func handshake(in *matchers.PresetInstance, r *provider.Request, w *provider.Reply) (bool, error) {
+	if !in.Armed() || len(r.Header(header)) > 0 {
 		return false, nil
 	}
 	token, _ := tokenPath.Text(r.Body(), nil)
@@ -73,10 +54,3 @@ func (in *Instance) Handshake(r *provider.Request, w *provider.Reply) (bool, err
 	w.Secret = append([]byte(nil), token...)
 	return true, nil
 }
-
-// Interface guards.
-var (
-	_ provider.Provider   = Provider{}
-	_ provider.Instance   = (*Instance)(nil)
-	_ provider.Handshaker = (*Instance)(nil)
-)

@@ -19,7 +19,7 @@ func sign(_ time.Time, key string, body []byte) *fasthttp.Request {
 
 func suite(t testing.TB) plugintest.Case {
 	return plugintest.Case{
-		Provider: Provider{},
+		Provider: Provider,
 		Config:   provider.Config{Secret: "secret_notion_verification_token", PreviousSecret: "secret_notion_old_token"},
 		Sign:     sign,
 		Body:     plugintest.Testdata(t, "comment_created.json"),
@@ -58,7 +58,7 @@ func TestDeliveries(t *testing.T) {
 }
 
 func TestProvision(t *testing.T) {
-	plugintest.CheckProvision(t, Provider{}, append(plugintest.PresetProvisions,
+	plugintest.CheckProvision(t, Provider, append(plugintest.PresetProvisions,
 		plugintest.Provisions{Name: "armed", Config: provider.Config{Options: capture}, OK: true},
 		plugintest.Provisions{Name: "capture off", Config: provider.Config{Options: json.RawMessage(`{"capture_secret":false}`)}},
 	))

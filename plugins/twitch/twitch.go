@@ -44,27 +44,12 @@ const typeHeader = "Twitch-Eventsub-Message-Type"
 var challengePath = matchers.MustCompilePath("challenge")
 
 // Provider is the Twitch provider plugin.
-type Provider struct{}
+var Provider = matchers.WithHandshake{Preset: Preset, Handshake: handshake}
 
-// ID returns "twitch".
-func (Provider) ID() string { return Preset.Name }
-
-// Provision compiles the preset.
-func (Provider) Provision(cfg provider.Config) (provider.Instance, error) {
-	in, err := Preset.Compile(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &Instance{in}, nil
-}
-
-// Instance is a provisioned Twitch integration.
-type Instance struct{ *matchers.PresetInstance }
-
-// Handshake answers a webhook_callback_verification message that verifies
+// handshake answers a webhook_callback_verification message that verifies
 // with its challenge; one that does not verify is left to Verify (401), and
 // a verified one without a challenge is a 400.
-func (in *Instance) Handshake(r *provider.Request, w *provider.Reply) (bool, error) {
+func handshake(in *matchers.PresetInstance, r *provider.Request, w *provider.Reply) (bool, error) {
 	if string(r.Header(typeHeader)) != "webhook_callback_verification" {
 		return false, nil
 	}
@@ -78,10 +63,3 @@ func (in *Instance) Handshake(r *provider.Request, w *provider.Reply) (bool, err
 	w.Status, w.ContentType, w.Body = 200, "text/plain; charset=utf-8", append([]byte(nil), challenge...)
 	return true, nil
 }
-
-// Interface guards.
-var (
-	_ provider.Provider   = Provider{}
-	_ provider.Instance   = (*Instance)(nil)
-	_ provider.Handshaker = (*Instance)(nil)
-)

@@ -28,7 +28,7 @@ func sign(now time.Time, key string, body []byte) *fasthttp.Request {
 
 func suite(t testing.TB) plugintest.Case {
 	return plugintest.Case{
-		Provider:    Provider{},
+		Provider:    Provider,
 		Config:      provider.Config{Secret: secret, PreviousSecret: "twitch_old_secret"},
 		Sign:        sign,
 		Body:        plugintest.Testdata(t, "stream_online.json"),
@@ -85,7 +85,7 @@ func TestDeliveries(t *testing.T) {
 }
 
 func TestProvision(t *testing.T) {
-	plugintest.CheckProvision(t, Provider{}, plugintest.PresetProvisions)
+	plugintest.CheckProvision(t, Provider, plugintest.PresetProvisions)
 }
 
 func seeds(t testing.TB) [][]byte {
