@@ -45,25 +45,47 @@ FUZZ := ./matchers/:FuzzHeader ./matchers/:FuzzPathText \
 	./matchers/:FuzzTemplate ./matchers/:FuzzTimestamp ./matchers/:FuzzFirstString ./matchers/:FuzzFormObject \
 	./matchers/:FuzzEd25519 ./matchers/:FuzzECDSA ./matchers/:FuzzOIDC \
 	./matchers/:FuzzURLParams ./matchers/:FuzzBodyHMAC \
+	./matchers/:FuzzPresetRoute ./matchers/:FuzzPresetShapes \
+	./plugins/airtable/:FuzzVerify ./plugins/airtable/:FuzzRoute \
+	./plugins/asana/:FuzzVerify ./plugins/asana/:FuzzRoute \
+	./plugins/attio/:FuzzVerify ./plugins/attio/:FuzzRoute \
+	./plugins/bitbucket/:FuzzVerify ./plugins/bitbucket/:FuzzRoute \
+	./plugins/box/:FuzzVerify ./plugins/box/:FuzzRoute \
+	./plugins/calendly/:FuzzVerify ./plugins/calendly/:FuzzRoute \
+	./plugins/clerk/:FuzzVerify ./plugins/clerk/:FuzzRoute \
 	./plugins/discord/:FuzzVerify ./plugins/discord/:FuzzRoute \
-	./plugins/gitlab/:FuzzVerify ./plugins/gitlab/:FuzzRoute \
-	./plugins/mailgun/:FuzzVerify ./plugins/mailgun/:FuzzRoute \
-	./plugins/msgraph/:FuzzVerify ./plugins/msgraph/:FuzzRoute \
-	./plugins/okta/:FuzzVerify ./plugins/okta/:FuzzRoute \
-	./plugins/pubsub/:FuzzVerify ./plugins/pubsub/:FuzzRoute \
-	./plugins/sendgrid/:FuzzVerify ./plugins/sendgrid/:FuzzRoute \
+	./plugins/docusign/:FuzzVerify ./plugins/docusign/:FuzzRoute \
+	./plugins/dropbox/:FuzzVerify ./plugins/dropbox/:FuzzRoute \
 	./plugins/github/:FuzzVerify ./plugins/github/:FuzzRoute \
+	./plugins/gitlab/:FuzzVerify ./plugins/gitlab/:FuzzRoute \
 	./plugins/hmac/:FuzzVerify ./plugins/hmac/:FuzzRoute \
 	./plugins/hubspot/:FuzzVerify ./plugins/hubspot/:FuzzRoute ./plugins/hubspot/:FuzzSplit \
+	./plugins/intercom/:FuzzVerify ./plugins/intercom/:FuzzRoute \
 	./plugins/jira/:FuzzVerify ./plugins/jira/:FuzzRoute \
 	./plugins/linear/:FuzzVerify ./plugins/linear/:FuzzRoute \
+	./plugins/mailgun/:FuzzVerify ./plugins/mailgun/:FuzzRoute \
+	./plugins/meta/:FuzzVerify ./plugins/meta/:FuzzRoute \
+	./plugins/msgraph/:FuzzVerify ./plugins/msgraph/:FuzzRoute \
+	./plugins/notion/:FuzzVerify ./plugins/notion/:FuzzRoute \
+	./plugins/okta/:FuzzVerify ./plugins/okta/:FuzzRoute \
+	./plugins/paddle/:FuzzVerify ./plugins/paddle/:FuzzRoute \
+	./plugins/pagerduty/:FuzzVerify ./plugins/pagerduty/:FuzzRoute \
+	./plugins/pubsub/:FuzzVerify ./plugins/pubsub/:FuzzRoute \
 	./plugins/salesforce/:FuzzVerify ./plugins/salesforce/:FuzzRoute ./plugins/salesforce/:FuzzSOAP \
+	./plugins/sendgrid/:FuzzVerify ./plugins/sendgrid/:FuzzRoute \
+	./plugins/sentry/:FuzzVerify ./plugins/sentry/:FuzzRoute \
 	./plugins/shopify/:FuzzVerify ./plugins/shopify/:FuzzRoute \
 	./plugins/slack/:FuzzVerify ./plugins/slack/:FuzzRoute ./plugins/slack/:FuzzHandshake \
+	./plugins/square/:FuzzVerify ./plugins/square/:FuzzRoute \
 	./plugins/standardwebhooks/:FuzzVerify ./plugins/standardwebhooks/:FuzzRoute \
 	./plugins/streak/:FuzzVerify ./plugins/streak/:FuzzRoute \
 	./plugins/stripe/:FuzzVerify ./plugins/stripe/:FuzzRoute \
 	./plugins/twilio/:FuzzVerify ./plugins/twilio/:FuzzRoute \
+	./plugins/twitch/:FuzzVerify ./plugins/twitch/:FuzzRoute \
+	./plugins/typeform/:FuzzVerify ./plugins/typeform/:FuzzRoute \
+	./plugins/xero/:FuzzVerify ./plugins/xero/:FuzzRoute \
+	./plugins/zendesk/:FuzzVerify ./plugins/zendesk/:FuzzRoute \
+	./plugins/zoom/:FuzzVerify ./plugins/zoom/:FuzzRoute \
 	./delivery/spool/:FuzzDecodeDelivery ./internal/jsonx/:FuzzAppendString
 fuzz:
 	@for t in $(FUZZ); do \

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -21,7 +22,8 @@ import (
 )
 
 // The verify → route → match path of a signed GitHub delivery that matches
-// a cached connection allocates nothing (STYLE.md rule 6, issue 3 target 5).
+// a cached connection allocates nothing (STYLE.md rule 6, issue 3 target 5);
+// nor does that of a Zoom event, whose instance is a Handshaker.
 func TestVerifyRouteDoesNotAllocate(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are meaningless under the race detector")
@@ -52,6 +54,14 @@ func TestVerifyRouteDoesNotAllocate(t *testing.T) {
 			_, err := store.PutConnection(ctx, "prod", "github", "c1", []byte(`{"config":{"installation_id":1001}}`))
 			return err
 		},
+		func() error {
+			_, err := store.PutIntegration(ctx, "prod", "zoom", []byte(`{"provider":"zoom","webhook_secret":"z"}`))
+			return err
+		},
+		func() error {
+			_, err := store.PutConnection(ctx, "prod", "zoom", "c2", []byte(`{"config":{"account_id":"acct_z1"}}`))
+			return err
+		},
 	} {
 		if err := put(); err != nil {
 			t.Fatal(err)
@@ -74,9 +84,21 @@ func TestVerifyRouteDoesNotAllocate(t *testing.T) {
 	rc.Request.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
 	rc.Request.Header.Set("X-GitHub-Event", "issues")
 	rc.Request.SetBody(body)
-	env, integ := []byte("prod"), []byte("github")
+	zbody := []byte(`{"event":"meeting.started","payload":{"account_id":"acct_z1","object":{"id":"123"}},"event_ts":1700000000000}`)
+	var zc fasthttp.RequestCtx
+	zc.Init(&fasthttp.Request{}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}, nil)
+	zc.Request.Header.SetMethod("POST")
+	zc.Request.SetRequestURI("/webhook/prod/zoom")
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	zm := hmac.New(sha256.New, []byte("z"))
+	zm.Write([]byte("v0:" + ts + ":"))
+	zm.Write(zbody)
+	zc.Request.Header.Set("x-zm-request-timestamp", ts)
+	zc.Request.Header.Set("x-zm-signature", "v0="+hex.EncodeToString(zm.Sum(nil)))
+	zc.Request.SetBody(zbody)
+	env := []byte("prod")
 	j := new(job)
-	run := func() {
+	verify := func(rc *fasthttp.RequestCtx, integ []byte) {
 		e, err := cache.Environment(ctx, env)
 		if err != nil {
 			t.Fatal(err)
@@ -86,9 +108,14 @@ func TestVerifyRouteDoesNotAllocate(t *testing.T) {
 			t.Fatal(err)
 		}
 		j.reset()
-		if !s.verifyRoute(&rc, j, env, integ, e, ig) || len(j.conns) != 1 {
-			t.Fatalf("verifyRoute: status %d %s, %d connections", rc.Response.StatusCode(), rc.Response.Body(), len(j.conns))
+		if !s.verifyRoute(rc, j, env, integ, e, ig) || len(j.conns) != 1 {
+			t.Fatalf("verifyRoute %s: status %d %s, %d connections", integ, rc.Response.StatusCode(), rc.Response.Body(), len(j.conns))
 		}
+	}
+	github, zoom := []byte("github"), []byte("zoom")
+	run := func() {
+		verify(&rc, github)
+		verify(&zc, zoom)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for { // until every entry is cached: a warm run reads nothing from etcd

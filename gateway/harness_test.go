@@ -127,6 +127,13 @@ func listen(t *testing.T) net.Listener {
 // do sends a request and returns the status and body.
 func do(t *testing.T, method, url string, body []byte, header map[string]string) (int, []byte) {
 	t.Helper()
+	resp, b := send(t, method, url, body, header)
+	return resp.StatusCode, b
+}
+
+// send sends a request and returns the response, its body read.
+func send(t *testing.T, method, url string, body []byte, header map[string]string) (*http.Response, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +147,7 @@ func do(t *testing.T, method, url string, body []byte, header map[string]string)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	return resp, b
 }
 
 // put writes a configuration object through the admin API.

@@ -139,7 +139,7 @@ func (s *Server) verifyRoute(ctx *fasthttp.RequestCtx, j *job, envName, integNam
 			return false
 		}
 		if handled {
-			writeReply(ctx, &j.reply)
+			s.answerHandshake(ctx, env, ig, &j.reply)
 			return false
 		}
 	}

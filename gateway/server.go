@@ -40,6 +40,9 @@ type Admin interface {
 	// pre-deletion hook and reports pending (SPEC §9).
 	BeginDeleteConnection(ctx context.Context, env, integ, id string) (*config.Connection, bool, error)
 	RetryHook(ctx context.Context, env, integ, id, name string) (*config.HookStatus, error)
+	// CaptureSecret stores a secret a handshake delivered as the
+	// integration's webhook_secret, unless it has one (config.ErrSecretSet).
+	CaptureSecret(ctx context.Context, env, integ, secret string) error
 }
 
 // Spooler accepts events durably and answers the delivery admin calls;

@@ -9,7 +9,10 @@
 // first-member-in-document-order scan (FirstString), batch splitting per
 // connection (SplitArray), form bodies as JSON objects (AppendFormObject),
 // the dedupe key of a batch of provider ids (AppendBatchKey), and the
-// Preset and TokenPreset providers made of them.
+// Preset and TokenPreset providers made of them. A Preset is a provider
+// declared as data: its signature header shape (one header, numbered
+// headers, a primary and a secondary header) and its route (a JSON path, a
+// path through every element of an array, or a header).
 //
 // Everything is compiled once, when an integration's configuration is
 // provisioned; the compiled values are immutable, safe for concurrent use,

@@ -89,32 +89,52 @@ func FuzzPathText(f *testing.F) {
 
 // oracle looks the path up with encoding/json.
 func oracle(t *testing.T, body []byte, keys []string) (string, bool) {
+	v, ok := navigate(decodeAny(t, body), keys)
+	if !ok {
+		return "", false
+	}
+	return scalar(v)
+}
+
+// decodeAny decodes a valid document with encoding/json, numbers as
+// json.Number.
+func decodeAny(t *testing.T, body []byte) any {
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.UseNumber()
 	var v any
 	if err := d.Decode(&v); err != nil {
 		t.Fatal(err)
 	}
+	return v
+}
+
+// navigate follows jsonparser-style keys ("id", "[0]") through v.
+func navigate(v any, keys []string) (any, bool) {
 	for _, k := range keys {
 		switch x := v.(type) {
 		case map[string]any:
 			var ok bool
 			if v, ok = x[k]; !ok {
-				return "", false
+				return nil, false
 			}
 		case []any:
 			if len(k) < 3 || k[0] != '[' {
-				return "", false
+				return nil, false
 			}
 			n, ok := parseUint([]byte(k[1 : len(k)-1]))
 			if !ok || n >= int64(len(x)) {
-				return "", false
+				return nil, false
 			}
 			v = x[n]
 		default:
-			return "", false
+			return nil, false
 		}
 	}
+	return v, true
+}
+
+// scalar is the routing text of a decoded scalar.
+func scalar(v any) (string, bool) {
 	switch x := v.(type) {
 	case string:
 		return x, true

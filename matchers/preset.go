@@ -92,9 +92,15 @@ type Preset struct {
 	Key KeyForm
 	// Route is the dotted JSON path of the routing value, Field the
 	// connection config field it is matched with. An empty Route routes
-	// nothing: every event is unmatched.
+	// nothing: every event is unmatched. One "*" segment stands for every
+	// element of the array there ("events.*.tenantId"): each distinct value
+	// is a routing key (at most MaxRouteKeys), and each connection matched
+	// gets the whole payload.
 	Route string
 	Field string
+	// RouteHeader, instead of Route, names the request header holding the
+	// routing value (Zendesk's X-Zendesk-Account-Id).
+	RouteHeader string
 	// EventType and EventID say where the provider's event type and
 	// delivery id (the dedupe key) are.
 	EventType Source
@@ -103,6 +109,16 @@ type Preset struct {
 	// the JSON in the field "payload" (GitHub); the signature covers the raw
 	// form, and the field's JSON is forwarded.
 	Form bool
+	// Numbered means the signatures are in the headers Signature.Header +
+	// "1", "2", … up to Numbered (at most MaxNumbered), one per header, up to
+	// the first absent one; any may match either secret (DocuSign's
+	// X-DocuSign-Signature-1 … -N). Body signatures only: no timestamp, no
+	// id.
+	Numbered int
+	// SecondaryHeader means webhook_secret signs Signature.Header only and
+	// webhook_secret_previous signs this header only; either may match (Box's
+	// BOX-SIGNATURE-PRIMARY and -SECONDARY, each with its own key).
+	SecondaryHeader string
 }
 
 // ID returns the preset's provider id.
@@ -133,15 +149,12 @@ func (p Preset) Compile(cfg provider.Config) (*PresetInstance, error) {
 			return nil, fmt.Errorf("plugins/%s: webhook_secret_previous: %w", p.Name, err)
 		}
 	}
-	m, err := CompileHMAC(p.Signature, secret, previous)
-	if err != nil {
+	in := &PresetInstance{p: p}
+	if err := in.compileSignatures(secret, previous); err != nil {
 		return nil, fmt.Errorf("plugins/%s: %w", p.Name, err)
 	}
-	in := &PresetInstance{p: p, HMAC: m}
-	if p.Route != "" {
-		if in.route, err = CompilePath(p.Route); err != nil {
-			return nil, fmt.Errorf("plugins/%s: %w", p.Name, err)
-		}
+	if in.route, err = compileRoute(p.RouteHeader, p.Route); err != nil {
+		return nil, fmt.Errorf("plugins/%s: %w", p.Name, err)
 	}
 	return in, nil
 }
@@ -149,18 +162,22 @@ func (p Preset) Compile(cfg provider.Config) (*PresetInstance, error) {
 // PresetInstance is a provisioned Preset.
 type PresetInstance struct {
 	p     Preset
-	route Path
-	// HMAC is the compiled signature matcher.
-	HMAC *HMAC
+	route presetRoute
+	// HMAC is the compiled signature matcher (of the primary header, with
+	// SecondaryHeader).
+	HMAC     *HMAC
+	second   *HMAC    // SecondaryHeader's matcher, nil without a previous secret
+	numbered []string // Numbered's header names
+	armed    bool     // no secret yet, armed to capture one (CompileCapture)
 }
 
 var formType = []byte("application/x-www-form-urlencoded")
 
 // Verify checks the signature with either secret.
-func (in *PresetInstance) Verify(r *provider.Request) (bool, error) { return in.HMAC.Match(r) }
+func (in *PresetInstance) Verify(r *provider.Request) (bool, error) { return in.verify(r) }
 
 // SignsURL reports whether the signature covers the URL.
-func (in *PresetInstance) SignsURL() bool { return in.HMAC.SignsURL() }
+func (in *PresetInstance) SignsURL() bool { return in.HMAC != nil && in.HMAC.SignsURL() }
 
 // Route reports the routing value (none when absent), the event type and
 // the delivery id. A body that is not JSON (or a form without a payload
@@ -174,14 +191,10 @@ func (in *PresetInstance) Route(r *provider.Request, rt *provider.Routing) error
 		}
 		rt.Payload = payload
 	}
-	key, err := in.route.Key(payload, nil)
-	if err != nil {
+	if err := in.route.add(r, payload, rt); err != nil {
 		return provider.BadRequest("plugins/" + in.p.Name + ": body is not valid JSON")
 	}
 	rt.Field = in.p.Field
-	if key != nil {
-		rt.AddKey(key)
-	}
 	rt.EventType = in.p.EventType.Value(r, payload)
 	rt.EventID = in.p.EventID.Value(r, payload)
 	return nil

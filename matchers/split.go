@@ -54,12 +54,3 @@ func SplitArray(rt *provider.Routing, body []byte, start, end int, key Path) int
 	}
 	return count
 }
-
-func hasKey(keys [][]byte, k []byte) bool {
-	for _, x := range keys {
-		if bytes.Equal(x, k) {
-			return true
-		}
-	}
-	return false
-}

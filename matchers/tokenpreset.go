@@ -51,10 +51,8 @@ func (p TokenPreset) Compile(cfg provider.Config) (*TokenInstance, error) {
 	in := &TokenInstance{Token: t, routing: &PresetInstance{p: Preset{
 		Name: p.Name, Route: p.Route, Field: p.Field, EventType: p.EventType, EventID: p.EventID,
 	}}}
-	if p.Route != "" {
-		if in.routing.route, err = CompilePath(p.Route); err != nil {
-			return nil, fmt.Errorf("plugins/%s: %w", p.Name, err)
-		}
+	if in.routing.route, err = compileRoute("", p.Route); err != nil {
+		return nil, fmt.Errorf("plugins/%s: %w", p.Name, err)
 	}
 	return in, nil
 }

@@ -55,8 +55,9 @@ func TestAllListsEveryFolder(t *testing.T) {
 var noVectors = map[string]bool{"streak": true, "msgraph": true, "pubsub": true, "okta": true, "gitlab": true}
 
 // hasVectors finds a Case's Vectors being set ("Vectors: …" or
-// "c.Vectors = …").
-var hasVectors = regexp.MustCompile(`Vectors\s*(:|=)`)
+// "c.Vectors = …"), or a table of deliveries checked with
+// plugintest.CheckDeliveries, whose documented vectors must verify.
+var hasVectors = regexp.MustCompile(`Vectors\s*(:|=)|plugintest\.CheckDeliveries\(`)
 
 // TestAllRunConformance checks every provider's tests run the conformance
 // suite (plugintest.Run), with its published or documented vectors.

@@ -144,6 +144,15 @@ type Reply struct {
 	ContentType string
 	Body        []byte
 	Header      [][2]string
+	// Secret, set by a Handshaker, is a signing secret the provider
+	// delivered in the handshake itself (Asana's X-Hook-Secret, Notion's
+	// verification_token). The gateway stores it durably as the
+	// integration's webhook_secret, and only if the integration has none,
+	// before it writes the reply; when it cannot, it answers an error
+	// instead, so the provider does not take the handshake as done. A
+	// Handshaker sets it only when the operator armed the integration for
+	// it, since such handshakes are not signed.
+	Secret []byte
 }
 
 // IsZero reports whether nothing was written to w.
