@@ -330,6 +330,10 @@ func (p *pebbleSpool) Rest(dest string, resting bool) {
 	p.unlockDQ(q)
 }
 
+// Watch implements Spool: the embedded store holds only what its own
+// process wrote, which announces it; f is never called.
+func (p *pebbleSpool) Watch(func(dest string, due time.Time)) {}
+
 // Next implements Spool.
 func (p *pebbleSpool) Next(dest string, now time.Time) time.Time {
 	q := p.lockDQ(dest, false)
