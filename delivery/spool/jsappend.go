@@ -188,7 +188,7 @@ func (j *jsSpool) publishDeliveries(ctx context.Context, ds []*Delivery, dd *Ded
 		}
 	}
 	for _, f := range futs {
-		if _, err := waitAck(ctx, f); err != nil && failed == nil {
+		if _, err := j.waitStored(ctx, f); err != nil && failed == nil {
 			failed = err
 		}
 	}
@@ -222,6 +222,42 @@ func (j *jsSpool) publishDeliveries(ctx context.Context, ds []*Delivery, dd *Ded
 		return AppendResult{}, jsError("storing the dedupe record", derr)
 	}
 	return AppendResult{}, nil
+}
+
+// waitStored waits for the acknowledgement of a delivery published
+// with its id as message id. While another writer's publish of the same
+// id is still being replicated, the stream refuses this one as "in
+// process": it is published again until the stream says it is stored,
+// or a duplicate of what the other stored.
+func (j *jsSpool) waitStored(ctx context.Context, f jetstream.PubAckFuture) (*jetstream.PubAck, error) {
+	ack, err := waitAck(ctx, f)
+	for try := 0; isInProcess(err) && try < 50; try++ {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		ack, err = j.js.PublishMsg(ctx, f.Msg())
+	}
+	return ack, err
+}
+
+// isInProcess reports the stream's refusal of a message whose id another
+// publish is storing at that moment.
+func isInProcess(err error) bool {
+	return apiCode(err) == jsErrCodeMsgIDInProcess
+}
+
+// jsErrCodeMsgIDInProcess: "duplicate message id is in process".
+const jsErrCodeMsgIDInProcess = 10158
+
+// apiCode returns the JetStream error code of err, 0 when none.
+func apiCode(err error) jetstream.ErrorCode {
+	var jerr jetstream.JetStreamError
+	if !errors.As(err, &jerr) || jerr.APIError() == nil {
+		return 0
+	}
+	return jerr.APIError().ErrorCode
 }
 
 // liveDedupe returns the first event id of dd's key if its record has
@@ -259,11 +295,7 @@ func waitAck(ctx context.Context, f jetstream.PubAckFuture) (*jetstream.PubAck, 
 // isWrongLastSeq reports a failed create-only write: the subject holds a
 // record already.
 func isWrongLastSeq(err error) bool {
-	var jerr jetstream.JetStreamError
-	if !errors.As(err, &jerr) || jerr.APIError() == nil {
-		return false
-	}
-	c := jerr.APIError().ErrorCode
+	c := apiCode(err)
 	return c == jetstream.JSErrCodeStreamWrongLastSequence || c == jetstream.JSErrCodeStreamWrongLastSequenceConstant
 }
 

@@ -167,3 +167,14 @@ func freePorts(n int) ([]int, error) {
 	}
 	return out, nil
 }
+
+// StreamLeader returns the index of the running server leading stream of
+// account ("$G" without accounts), -1 when none does.
+func (c *Cluster) StreamLeader(account, stream string) int {
+	for i, s := range c.Servers {
+		if s != nil && s.JetStreamIsStreamLeader(account, stream) {
+			return i
+		}
+	}
+	return -1
+}
