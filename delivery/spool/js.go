@@ -43,7 +43,7 @@ type JetStreamOptions struct {
 	MaxBytes   int64
 	MaxPending int64
 	// Prefetch bounds the deliveries of one destination and class
-	// fetched ahead, ready to lease (kept alive while they wait); 16.
+	// fetched ahead, ready to lease (kept alive while they wait); 32.
 	// PullWait is how long one pull request waits on the servers (5s),
 	// and a destination's puller stops after ActiveFor (30s) without a
 	// delivery.
@@ -82,7 +82,7 @@ func (o JetStreamOptions) withDefaults() (JetStreamOptions, error) {
 	def(&o.PullWait, 5*time.Second)
 	def(&o.ActiveFor, 30*time.Second)
 	if o.Prefetch <= 0 {
-		o.Prefetch = 16
+		o.Prefetch = 32
 	}
 	if o.InlineBody <= 0 {
 		o.InlineBody = 256 << 10

@@ -81,8 +81,8 @@ func (j *jsSpool) pull(q *jsDest, cl int) {
 	last := time.Now()
 	for {
 		j.mu.Lock()
-		for len(q.ready[cl]) >= j.o.Prefetch && !q.resting && !j.closing.Load() {
-			q.cond.Wait()
+		for len(q.ready[cl]) > j.o.Prefetch/2 && !q.resting && !j.closing.Load() {
+			q.cond.Wait() // refilled from half full: one request brings many
 		}
 		if q.resting || j.closing.Load() || (len(q.ready[cl]) == 0 && time.Since(last) > j.o.ActiveFor) {
 			q.pulling[cl] = false
@@ -165,7 +165,9 @@ func (j *jsSpool) Lease(dest string, now time.Time, max int, ttl time.Duration) 
 			}
 			j.activateLocked(q, cl)
 		}
-		q.cond.Broadcast()
+		if len(out) > 0 {
+			q.cond.Broadcast()
+		}
 		resting := q.resting
 		j.mu.Unlock()
 		if len(out) == 0 && resting {
@@ -321,13 +323,25 @@ func (j *jsSpool) end(d *Delivery, l *jsLease, written bool) {
 	}
 }
 
-// settle acknowledges a leased message whose delivery was written
-// elsewhere or finished. A lost acknowledgement only makes the message
-// come back after AckWait (its delivery sent again), so it is logged.
-func (j *jsSpool) settle(l *jsLease) {
+// ackMsg acknowledges a leased message; with confirm it waits for the
+// servers to confirm it. An acknowledgement lost on the way makes the
+// message come back after AckWait, its delivery sent again (at least
+// once); it is confirmed where more would be undone than a repeated
+// attempt: before a stored body is removed, and for a dead letter.
+func (j *jsSpool) ackMsg(l *jsLease, confirm bool) error {
+	if !confirm {
+		return l.msg.Ack()
+	}
 	ctx, cancel := j.ctx()
 	defer cancel()
-	if err := l.msg.DoubleAck(ctx); err != nil {
+	return l.msg.DoubleAck(ctx)
+}
+
+// settle acknowledges a leased message whose delivery was written again
+// elsewhere (its next state); a failure is logged: the message comes
+// back and its next write, with the same message id, is deduplicated.
+func (j *jsSpool) settle(l *jsLease, confirm bool) {
+	if err := j.ackMsg(l, confirm); err != nil {
 		j.log.Warn("spool: jetstream: acknowledging", "delivery", l.d.ID, "err", err)
 	}
 }
@@ -347,9 +361,7 @@ func (j *jsSpool) Ack(d *Delivery, a Attempt, then *Batch) error {
 				return err
 			}
 		}
-		ctx, cancel := j.ctx()
-		defer cancel()
-		if err := l.msg.DoubleAck(ctx); err != nil {
+		if err := j.ackMsg(l, l.d.bref != ""); err != nil {
 			j.end(d, l, false)
 			return jsError("acknowledging", err)
 		}
@@ -375,7 +387,7 @@ func (j *jsSpool) Reschedule(d *Delivery, a Attempt, due time.Time) error {
 			j.end(d, l, false)
 			return err
 		}
-		j.settle(l)
+		j.settle(l, false)
 		j.end(d, l, true)
 		return nil
 	})
@@ -429,7 +441,7 @@ func (j *jsSpool) Dead(d *Delivery, a Attempt, status Status, reason string) err
 			j.end(d, l, false)
 			return jsError("dead-lettering", err)
 		}
-		j.settle(l)
+		j.settle(l, true)
 		j.end(d, l, true)
 		return nil
 	})

@@ -96,8 +96,9 @@ func (r *jsBodyReader) Read(p []byte) (int, error) {
 func (r *jsBodyReader) Close() error { return nil }
 
 // Get implements Spool: a due delivery, a scheduled one, or a dead
-// letter, looked up by the subjects that end in its id. A delivery moving
-// between them during the lookup is looked for a second time.
+// letter, looked up by the subjects that end in its id. Where two are
+// found (a delivery just written again, its earlier message not yet
+// removed), the later version counts.
 func (j *jsSpool) Get(env, id string) (d *Delivery, err error) {
 	if !validToken(id) {
 		return nil, ErrNotFound
@@ -105,33 +106,30 @@ func (j *jsSpool) Get(env, id string) (d *Delivery, err error) {
 	err = j.use(func() error {
 		ctx, cancel := j.ctx()
 		defer cancel()
-		looks := [...]func() (*jetstream.RawStreamMsg, error){
-			func() (*jetstream.RawStreamMsg, error) { return j.leaderGet(ctx, j.subj.queued(id), true) },
-			func() (*jetstream.RawStreamMsg, error) { return j.leaderGet(ctx, j.subj.sched(id), false) },
-			func() (*jetstream.RawStreamMsg, error) {
-				return j.leaderGet(ctx, j.subj.dead(envToken(env), id), false)
-			},
-		}
-		for range 2 {
-			for _, look := range looks {
-				m, err := look()
-				if errors.Is(err, jetstream.ErrMsgNotFound) {
-					continue
-				}
-				if err != nil {
-					return jsError("reading a delivery", err)
-				}
-				if d, err = decodeRecord(m.Header, m.Data); err != nil {
-					return err
-				}
-				if d.Env != env {
-					d = nil
-					return ErrNotFound
-				}
-				return nil
+		for _, look := range [...]struct {
+			subject string
+			next    bool
+		}{{j.subj.queued(id), true}, {j.subj.sched(id), false}, {j.subj.dead(envToken(env), id), false}} {
+			m, err := j.leaderGet(ctx, look.subject, look.next)
+			if errors.Is(err, jetstream.ErrMsgNotFound) {
+				continue
+			}
+			if err != nil {
+				return jsError("reading a delivery", err)
+			}
+			found, err := decodeRecord(m.Header, m.Data)
+			if err != nil {
+				return err
+			}
+			if d == nil || found.moves > d.moves {
+				d = found
 			}
 		}
-		return ErrNotFound
+		if d == nil || d.Env != env {
+			d = nil
+			return ErrNotFound
+		}
+		return nil
 	})
 	return d, err
 }
