@@ -161,7 +161,7 @@ func OpenJetStream(o JetStreamOptions) (Spool, error) {
 		j.nc.Close()
 		return nil, fmt.Errorf("spool: jetstream: %w", err)
 	}
-	if err := j.setup(); err != nil {
+	if err := j.setupRetrying(); err != nil {
 		j.stop()
 		j.nc.Close()
 		return nil, err
@@ -173,9 +173,23 @@ func OpenJetStream(o JetStreamOptions) (Spool, error) {
 	return j, nil
 }
 
+// setupRetrying runs setup until it succeeds, for up to three times
+// Timeout: servers that were just started elect their leaders first.
+func (j *jsSpool) setupRetrying() error {
+	deadline := time.Now().Add(3 * j.o.Timeout)
+	for {
+		err := j.setup()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		j.log.Info("spool: jetstream: not ready yet", "err", err)
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
 // setup creates or updates the two streams and the counting consumers.
 func (j *jsSpool) setup() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*j.o.Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), j.o.Timeout/2)
 	defer cancel()
 	var err error
 	j.st, err = j.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{

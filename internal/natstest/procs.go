@@ -135,8 +135,8 @@ func (p *Procs) Stop() {
 	}
 }
 
-// WaitReady waits until every running server's JetStream answers
-// healthy (/healthz?js-enabled-only=true).
+// WaitReady waits until every running server answers healthy
+// (/healthz: JetStream up, its cluster's meta leader known).
 func (p *Procs) WaitReady(d time.Duration) error {
 	deadline := time.Now().Add(d)
 	for i, m := range p.monitor {
@@ -145,7 +145,7 @@ func (p *Procs) WaitReady(d time.Duration) error {
 		}
 		for {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+m+"/healthz?js-enabled-only=true", nil)
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+m+"/healthz", nil)
 			resp, err := http.DefaultClient.Do(req)
 			cancel()
 			if err == nil {
