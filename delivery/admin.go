@@ -69,10 +69,10 @@ func infoOf(d *spool.Delivery) Info {
 	return in
 }
 
-// List returns up to limit deliveries of environment env: with status
-// "dead" the dead letters (dead and gone), with "pending" those waiting for
-// an attempt.
-func (s *Service) List(env, status string, limit int) ([]Info, error) {
+// List returns up to limit deliveries of environment env, ordered by id,
+// after the id after: with status "dead" the dead letters (dead and gone),
+// with "pending" those waiting for an attempt.
+func (s *Service) List(env, status, after string, limit int) ([]Info, error) {
 	st := spool.StatusPending
 	switch status {
 	case "pending":
@@ -81,7 +81,7 @@ func (s *Service) List(env, status string, limit int) ([]Info, error) {
 	default:
 		return nil, ErrBadStatus
 	}
-	ds, err := s.spool.List(env, st, "", limit)
+	ds, err := s.spool.List(env, st, after, limit)
 	if err != nil {
 		return nil, err
 	}

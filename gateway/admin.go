@@ -234,7 +234,7 @@ func (s *Server) listDeliveries(ctx *fasthttp.RequestCtx, env string) {
 	if l := ctx.QueryArgs().GetUintOrZero("limit"); l > 0 && l <= 1000 {
 		limit = l
 	}
-	list, err := s.spool.List(env, status, limit)
+	list, err := s.spool.List(env, status, string(ctx.QueryArgs().Peek("after")), limit)
 	if err != nil {
 		s.adminError(ctx, err)
 		return

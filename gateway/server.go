@@ -49,7 +49,7 @@ type Admin interface {
 // *delivery.Service implements it.
 type Spooler interface {
 	Accept(ev *delivery.Event) (delivery.Result, error)
-	List(env, status string, limit int) ([]delivery.Info, error)
+	List(env, status, after string, limit int) ([]delivery.Info, error)
 	Retry(env, id string) error
 	Ready() bool
 }

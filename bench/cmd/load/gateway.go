@@ -47,8 +47,8 @@ func freePort() (string, error) {
 }
 
 // startGateway runs `edgehook serve` on a fresh data dir with an embedded
-// etcd and waits until /readyz answers 200.
-func startGateway(bin, dataDir string) (*gateway, error) {
+// etcd, and the extra flags, and waits until /readyz answers 200.
+func startGateway(bin, dataDir string, extra ...string) (*gateway, error) {
 	in, err := freePort()
 	if err != nil {
 		return nil, err
@@ -57,8 +57,9 @@ func startGateway(bin, dataDir string) (*gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "serve", "--data-dir", dataDir, "--listen", in, "--admin-listen", ad,
-		"--allow-private-destinations", "--log-level", "error")
+	args := append([]string{"serve", "--data-dir", dataDir, "--listen", in, "--admin-listen", ad,
+		"--allow-private-destinations", "--log-level", "error"}, extra...)
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
