@@ -226,7 +226,7 @@ func (s *Scheduler) handle(r report) {
 			d.lastErr = r.Error
 		}
 		if d.record(r.Healthy, now, &s.o) {
-			s.circuitChanged(d, now)
+			s.circuitChanged(d, now, &r.Report)
 		}
 	}
 	s.reclassify(d, now)
@@ -234,16 +234,19 @@ func (s *Scheduler) handle(r report) {
 	s.route(d, now)
 }
 
-// circuitChanged logs a circuit's change; an opened circuit lets the
-// spool drop what it keeps in memory for the destination.
-func (s *Scheduler) circuitChanged(d *dest, now time.Time) {
+// circuitChanged logs a circuit's change, naming the delivery whose
+// attempt changed it (r); an opened circuit lets the spool drop what it
+// keeps in memory for the destination.
+func (s *Scheduler) circuitChanged(d *dest, now time.Time, r *Report) {
 	s.q.Rest(d.key, d.open)
 	if d.open {
 		s.log.Warn("scheduler: destination circuit opened", "destination", d.key, "state", d.state(now),
-			"rest", d.cooldown.String(), "last_error", d.lastErr)
+			"rest", d.cooldown.String(), "last_error", d.lastErr, "delivery", r.Delivery, "env", r.Env,
+			"integration", r.Integration, "trace_id", r.TraceID)
 		return
 	}
-	s.log.Info("scheduler: destination circuit closed", "destination", d.key)
+	s.log.Info("scheduler: destination circuit closed", "destination", d.key, "state", d.state(now),
+		"delivery", r.Delivery, "env", r.Env, "integration", r.Integration, "trace_id", r.TraceID)
 }
 
 func (s *Scheduler) snapshot(now time.Time) []DestInfo {

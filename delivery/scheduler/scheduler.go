@@ -61,6 +61,9 @@ type Report struct {
 	Latency time.Duration
 	// Error describes a failed attempt, for the destination listing.
 	Error string
+	// Delivery, Env, Integration and TraceID name the delivery attempted,
+	// for the log line of a circuit the attempt opened or closed.
+	Delivery, Env, Integration, TraceID string
 }
 
 // Options configures a Scheduler. Zero values take the defaults noted.
@@ -210,6 +213,10 @@ func (s *Scheduler) Stop(timeout time.Duration) bool {
 }
 
 var errStopped = errors.New("scheduler: stopped")
+
+// Pool returns how many workers are running an attempt and the size of
+// the worker pool.
+func (s *Scheduler) Pool() (running, capacity int) { return s.pool.Running(), s.pool.Cap() }
 
 // Destinations returns the state of every destination the scheduler
 // knows, for the admin API.
