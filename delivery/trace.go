@@ -15,23 +15,8 @@ import (
 	"github.com/edgehook/edgehook/internal/telemetry"
 )
 
-// The attempt span of SPEC §10 and its attributes.
-const (
-	spanAttempt = "edgehook.attempt"
-
-	attrEnvironment = attribute.Key("edgehook.environment")
-	attrIntegration = attribute.Key("edgehook.integration")
-	attrProvider    = attribute.Key("edgehook.provider")
-	attrEventID     = attribute.Key("edgehook.event_id")
-	attrDeliveryID  = attribute.Key("edgehook.delivery_id")
-	attrAttempt     = attribute.Key("edgehook.attempt")
-	attrKind        = attribute.Key("edgehook.kind")
-	attrOutcome     = attribute.Key("edgehook.outcome")
-	attrAddress     = attribute.Key("server.address")
-	attrPort        = attribute.Key("server.port")
-	attrStatusCode  = attribute.Key("http.response.status_code")
-	attrMethod      = attribute.Key("http.request.method")
-)
+// spanAttempt is the span of one attempt (SPEC §10).
+const spanAttempt = "edgehook.attempt"
 
 // startAttempt starts the edgehook.attempt span of r, a child of the
 // event's ingress span (whose context d carries, so that attempts join
@@ -46,12 +31,12 @@ func (s *Service) startAttempt(d *spool.Delivery, r *sender.Request) trace.Span 
 		parent = trace.ContextWithRemoteSpanContext(parent, sc)
 	}
 	attrs := []attribute.KeyValue{
-		attrEnvironment.String(d.Env), attrIntegration.String(d.Integration), attrProvider.String(d.Provider),
-		attrEventID.String(d.EventID), attrDeliveryID.String(d.ID), attrAttempt.Int(r.Attempt),
-		attrKind.String(d.Kind.String()), attrMethod.String("POST"),
+		telemetry.AttrEnvironment.String(d.Env), telemetry.AttrIntegration.String(d.Integration), telemetry.AttrProvider.String(d.Provider),
+		telemetry.AttrEventID.String(d.EventID), telemetry.AttrDeliveryID.String(d.ID), telemetry.AttrAttempt.Int(r.Attempt),
+		telemetry.AttrKind.String(d.Kind.String()), telemetry.AttrMethod.String("POST"),
 	}
 	if host, port, ok := hostPort(d.Dest); ok {
-		attrs = append(attrs, attrAddress.String(host), attrPort.Int(port))
+		attrs = append(attrs, telemetry.AttrAddress.String(host), telemetry.AttrPort.Int(port))
 	}
 	_, sp := s.tracer.Start(parent, spanAttempt, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	r.TraceParent = telemetry.TraceParent(sp.SpanContext())
@@ -65,9 +50,9 @@ func endAttempt(sp trace.Span, status int, outcome, errText string) {
 		return
 	}
 	if status != 0 {
-		sp.SetAttributes(attrStatusCode.Int(status))
+		sp.SetAttributes(telemetry.AttrStatusCode.Int(status))
 	}
-	sp.SetAttributes(attrOutcome.String(outcome))
+	sp.SetAttributes(telemetry.AttrOutcome.String(outcome))
 	if outcome != outcomeDelivered {
 		msg := errText
 		if msg == "" && status != 0 {

@@ -12,21 +12,12 @@ import (
 	"github.com/edgehook/edgehook/internal/telemetry"
 )
 
-// Span names and attribute keys of SPEC §10.
+// The request's spans (SPEC §10); their attributes are telemetry's.
 const (
 	spanIngress = "edgehook.ingress"
 	spanVerify  = "edgehook.verify"
 	spanRoute   = "edgehook.route"
 	spanSpool   = "edgehook.spool"
-
-	attrEnvironment = attribute.Key("edgehook.environment")
-	attrIntegration = attribute.Key("edgehook.integration")
-	attrProvider    = attribute.Key("edgehook.provider")
-	attrEventID     = attribute.Key("edgehook.event_id")
-	attrConnections = attribute.Key("edgehook.connections")
-	attrOutcome     = attribute.Key("edgehook.outcome")
-	attrStatusCode  = attribute.Key("http.response.status_code")
-	attrMethod      = attribute.Key("http.request.method")
 )
 
 // startIngress starts the request's edgehook.ingress span, continuing the
@@ -43,14 +34,14 @@ func (s *Server) startIngress(ctx *fasthttp.RequestCtx, j *job) {
 		parent = trace.ContextWithRemoteSpanContext(parent, sc)
 	}
 	j.tctx, j.span = s.tracer.Start(parent, spanIngress, trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithTimestamp(j.start), trace.WithAttributes(attrMethod.String(string(ctx.Method()))))
+		trace.WithTimestamp(j.start), trace.WithAttributes(telemetry.AttrMethod.String(string(ctx.Method()))))
 }
 
 // annotate names the request's environment, integration and provider on
 // its ingress span, once they are known.
 func (j *job) annotate(env *config.Env, ig *config.Integ) {
 	if j.span != nil {
-		j.span.SetAttributes(attrEnvironment.String(env.Name), attrIntegration.String(ig.Name), attrProvider.String(ig.Provider))
+		j.span.SetAttributes(telemetry.AttrEnvironment.String(env.Name), telemetry.AttrIntegration.String(ig.Name), telemetry.AttrProvider.String(ig.Provider))
 	}
 }
 
@@ -74,9 +65,9 @@ func endSpan(sp trace.Span) {
 // endIngress ends the ingress span with the response's status, the
 // outcome, the event id and the connections matched.
 func (j *job) endIngress(status int, o outcome) {
-	attrs := []attribute.KeyValue{attrStatusCode.Int(status), attrOutcome.String(o.String())}
+	attrs := []attribute.KeyValue{telemetry.AttrStatusCode.Int(status), telemetry.AttrOutcome.String(o.String())}
 	if j.eventID != "" {
-		attrs = append(attrs, attrEventID.String(j.eventID), attrConnections.Int(len(j.conns)))
+		attrs = append(attrs, telemetry.AttrEventID.String(j.eventID), telemetry.AttrConnections.Int(len(j.conns)))
 	}
 	j.span.SetAttributes(attrs...)
 	if status >= 500 {

@@ -35,17 +35,19 @@ const (
 	obsMarker      = "payload-marker-7f3a"
 )
 
-// obsGateway is one gateway in the test process, wired by `edgehook
-// serve`'s code, that the test can stop (and start again on its data
-// dir).
-type obsGateway struct {
+// testGateway is one gateway in the test process, wired by the same
+// code as `edgehook serve` (parseServe, gatewayProc.start): etcd client,
+// cache, spool, hook worker and both listeners on 127.0.0.1. The test can
+// stop it, and start another on its data dir.
+type testGateway struct {
 	ingress, admin string
 	stop           func()
 }
 
-// startObsGateway starts a gateway on etcd and dataDir, with retries
-// after 100 ms and 200 ms unless extra says otherwise.
-func startObsGateway(t *testing.T, etcd []string, dataDir string, extra ...string) *obsGateway {
+// startGateway starts a gateway on etcd and dataDir, with 2 s attempts
+// retried after 100 ms and 200 ms unless the extra serve flags say
+// otherwise.
+func startGateway(t *testing.T, etcd []string, dataDir string, extra ...string) *testGateway {
 	t.Helper()
 	args := append([]string{"--listen", freeAddr(t), "--admin-listen", freeAddr(t),
 		"--etcd", strings.Join(etcd, ","), "--data-dir", dataDir, "--allow-private-destinations",
@@ -59,7 +61,7 @@ func startObsGateway(t *testing.T, etcd []string, dataDir string, extra ...strin
 	p := &gatewayProc{}
 	ctx, cancel := context.WithCancel(context.Background())
 	var once sync.Once
-	stop := func() { once.Do(func() { cancel(); p.close(log) }) }
+	stop := func() { once.Do(func() { p.close(log); cancel() }) }
 	t.Cleanup(func() {
 		stop()
 		if t.Failed() {
@@ -70,12 +72,12 @@ func startObsGateway(t *testing.T, etcd []string, dataDir string, extra ...strin
 		t.Fatal(err)
 	}
 	waitReady(t, fl.adminListen)
-	return &obsGateway{ingress: fl.listen, admin: fl.adminListen, stop: stop}
+	return &testGateway{ingress: fl.listen, admin: fl.adminListen, stop: stop}
 }
 
 // seed configures environment prod forwarding to url, integration github
 // and connection c1 (installation 1001).
-func (g *obsGateway) seed(t *testing.T, url string) {
+func (g *testGateway) seed(t *testing.T, url string) {
 	t.Helper()
 	mustPut(t, g.admin, "prod", `{"webhook_urls":["`+url+`"],"webhook_secret":"`+obsEnvSecret+`"}`)
 	mustPut(t, g.admin, "prod/integrations/github", `{"provider":"github","webhook_secret":"`+obsIntegSecret+`"}`)
@@ -84,7 +86,7 @@ func (g *obsGateway) seed(t *testing.T, url string) {
 
 // sendGitHub posts a GitHub event signed with secret, with a delivery id
 // and, unless empty, a traceparent; it returns the status and reply.
-func (g *obsGateway) sendGitHub(t *testing.T, secret, body, delivery, traceparent string) (int, string) {
+func (g *testGateway) sendGitHub(t *testing.T, secret, body, delivery, traceparent string) (int, string) {
 	t.Helper()
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(body))
@@ -96,25 +98,15 @@ func (g *obsGateway) sendGitHub(t *testing.T, secret, body, delivery, traceparen
 	if traceparent != "" {
 		req.Header.Set("traceparent", traceparent)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	st, b := roundTrip(t, req)
+	return st, string(b)
 }
 
 // adminGet reads an admin path (from /v1) and returns the status and body.
 func adminGet(t *testing.T, admin, path string) (int, []byte) {
 	t.Helper()
-	resp, err := http.Get("http://" + admin + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	req, _ := http.NewRequest(http.MethodGet, "http://"+admin+path, nil)
+	return roundTrip(t, req)
 }
 
 // spanStore is what an OTLP receiver got: the spans, and every export

@@ -49,7 +49,7 @@ func testTraces(t *testing.T, protocol string, receiver func(*testing.T) (string
 		}
 		return http.StatusOK
 	})
-	g := startObsGateway(t, hookEtcd(t), t.TempDir())
+	g := startGateway(t, hookEtcd(t), t.TempDir())
 	g.seed(t, sink.URL)
 	body := `{"action":"opened","installation":{"id":1001},"issue":{"title":"` + obsMarker + `"}}`
 	st, reply := g.sendGitHub(t, obsIntegSecret, body, "d-traced-1", "00-"+providerTrace+"-"+providerParent+"-01")
@@ -127,7 +127,7 @@ func TestTraceJoinedAfterRestart(t *testing.T) {
 		return http.StatusOK
 	})
 	etcd, dir := hookEtcd(t), t.TempDir()
-	g := startObsGateway(t, etcd, dir, "--retry-schedule", "1s")
+	g := startGateway(t, etcd, dir, "--retry-schedule", "1s")
 	g.seed(t, sink.URL)
 	if st, reply := g.sendGitHub(t, obsIntegSecret, `{"installation":{"id":1001}}`, "d-restart-1",
 		"00-"+providerTrace+"-"+providerParent+"-01"); st != 200 {
@@ -143,7 +143,7 @@ func TestTraceJoinedAfterRestart(t *testing.T) {
 		t.Fatalf("the app got %d requests before the restart, want 1", sink.Count())
 	}
 	ingressID := byName(first, "edgehook.ingress")[0].SpanId
-	startObsGateway(t, etcd, dir, "--retry-schedule", "1s")
+	startGateway(t, etcd, dir, "--retry-schedule", "1s")
 	hits := sink.Wait(t, 2, 10*time.Second)
 	got := spans.wait(t, tid, 10*time.Second, "the second attempt's span", func(s []*tracepb.Span) bool {
 		return len(byName(s, "edgehook.attempt")) == 2
@@ -168,7 +168,7 @@ func TestTraceJoinedAfterRestart(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	app := testsink.New(t, nil)
 	down := testsink.New(t, func(int, http.ResponseWriter) int { return http.StatusInternalServerError })
-	g := startObsGateway(t, hookEtcd(t), t.TempDir())
+	g := startGateway(t, hookEtcd(t), t.TempDir())
 	g.seed(t, app.URL)
 	mustPut(t, g.admin, "prod/integrations/github/connections/c2", `{"config":{"installation_id":2002},"webhook_url_override":"`+down.URL+`"}`)
 	var ids []string
@@ -190,7 +190,8 @@ func TestMetrics(t *testing.T) {
 	send(obsIntegSecret, `{"installation":{"id":9999}}`, "m-3", 200, false) // unmatched, forwarded
 	app.Wait(t, 2, 10*time.Second)
 	send(obsIntegSecret, `{"installation":{"id":2002}}`, "m-4", 200, false) // to c2's failing app
-	if st, _ := do(t, http.MethodPost, "http://"+g.ingress+"/webhook/prod/nope", "{}"); st != 404 {
+	req, _ := http.NewRequest(http.MethodPost, "http://"+g.ingress+"/webhook/prod/nope", strings.NewReader("{}"))
+	if st, _ := roundTrip(t, req); st != 404 {
 		t.Fatalf("unknown integration: %d", st)
 	}
 	eventually(t, 10*time.Second, "a dead letter", func() bool {
@@ -267,20 +268,6 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
-// do sends a request with a body and returns the status and reply.
-func do(t *testing.T, method, url, body string) (int, []byte) {
-	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	b.ReadFrom(resp.Body)
-	return resp.StatusCode, b.Bytes()
-}
-
 // detail is a delivery as GET …/deliveries/{id} shows it.
 type detail struct {
 	ID          string `json:"id"`
@@ -335,7 +322,7 @@ func TestDeliveryInspection(t *testing.T) {
 		}
 	})
 	down := testsink.New(t, func(int, http.ResponseWriter) int { return http.StatusInternalServerError })
-	g := startObsGateway(t, hookEtcd(t), t.TempDir())
+	g := startGateway(t, hookEtcd(t), t.TempDir())
 	g.seed(t, app.URL)
 	mustPut(t, g.admin, "prod/integrations/github/connections/c2", `{"config":{"installation_id":2002},"webhook_url_override":"`+down.URL+`"}`)
 	g.sendGitHub(t, obsIntegSecret, `{"installation":{"id":1001}}`, "i-1", "")
@@ -409,7 +396,7 @@ func TestDeliveryInspection(t *testing.T) {
 
 // The admin lists page with limit and after, and mask secrets.
 func TestAdminLists(t *testing.T) {
-	g := startObsGateway(t, hookEtcd(t), t.TempDir())
+	g := startGateway(t, hookEtcd(t), t.TempDir())
 	g.seed(t, "http://127.0.0.1:1/hook")
 	mustPut(t, g.admin, "staging", `{"webhook_secret":"s2"}`)
 	for i := 2; i <= 3; i++ {
