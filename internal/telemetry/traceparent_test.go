@@ -76,3 +76,27 @@ func BenchmarkParseTraceParent(b *testing.B) {
 		ParseTraceParent(v)
 	}
 }
+
+// A traceparent from a provider is untrusted: parsing never panics, and
+// a version-00 value that parses formats back to itself.
+func FuzzParseTraceParent(f *testing.F) {
+	for _, s := range []string{
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+		"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-x",
+		"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "", "00-",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sc, ok := ParseTraceParent(s)
+		if !ok {
+			return
+		}
+		if !sc.IsValid() || !sc.IsRemote() {
+			t.Fatalf("%q parsed to %v", s, sc)
+		}
+		if s[:2] == "00" && s[53:55] == TraceParent(sc)[53:55] && TraceParent(sc) != s {
+			t.Fatalf("%q formats back as %q", s, TraceParent(sc))
+		}
+	})
+}
