@@ -26,7 +26,7 @@ type Info struct {
 	Reason       string     `json:"reason,omitempty"`
 	Attempts     int        `json:"attempts"`
 	LastStatus   int        `json:"last_status,omitempty"`
-	LastError    string     `json:"last_error,omitempty"`
+	LastError    string     `json:"last_error,omitempty"` // the last attempt's failure: its error, or "HTTP <status>"
 	Created      time.Time  `json:"created"`
 	LastAttempt  *time.Time `json:"last_attempt,omitempty"`
 	NextAttempt  *time.Time `json:"next_attempt,omitempty"`
@@ -58,7 +58,7 @@ func infoOf(d *spool.Delivery) Info {
 		in.ConnectionID = &d.ConnectionID
 	}
 	if a, ok := d.Last(); ok {
-		in.LastStatus, in.LastError = a.Status, a.Error
+		in.LastStatus, in.LastError = a.Status, describe(a) // "HTTP 503" for a failed reply
 		t := a.At.UTC()
 		in.LastAttempt = &t
 	}

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"log/slog"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DefaultSchedule is the retry schedule after the first attempt (SPEC §6).
@@ -63,6 +66,12 @@ type Options struct {
 	// LocalRetry is how long a delivery waits after a failure of ours
 	// (configuration unavailable, a disk error); 1s.
 	LocalRetry time.Duration
+	// Tracer records one edgehook.attempt span per attempt (SPEC §10);
+	// nil: tracing off, and the stored traceparent is sent as it is.
+	Tracer trace.Tracer
+	// Registerer receives the delivery metrics families; nil: they are
+	// kept but not exposed.
+	Registerer prometheus.Registerer
 }
 
 // withDefaults returns o with the zero values replaced by defaults.

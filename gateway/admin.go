@@ -49,13 +49,16 @@ func (s *Server) serveAdmin(ctx *fasthttp.RequestCtx) {
 		pprofhandler.PprofHandler(ctx)
 		return
 	}
+	c, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	if s.topRoute(c, ctx, path) {
+		return
+	}
 	seg, ok := adminPath(path)
 	if !ok {
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such route")
 		return
 	}
-	c, cancel := context.WithTimeout(s.ctx, 10*time.Second)
-	defer cancel()
 	s.route(c, ctx, seg)
 }
 
@@ -85,7 +88,7 @@ func adminPath(p string) ([]string, bool) {
 
 func (s *Server) route(c context.Context, ctx *fasthttp.RequestCtx, seg []string) {
 	m := string(ctx.Method())
-	if s.hookRoute(c, ctx, seg, m) {
+	if s.hookRoute(c, ctx, seg, m) || s.inspectRoute(c, ctx, seg, m) {
 		return
 	}
 	switch {

@@ -11,7 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/edgehook/edgehook/config"
 	"github.com/edgehook/edgehook/delivery"
@@ -43,6 +45,11 @@ type Admin interface {
 	// CaptureSecret stores a secret a handshake delivered as the
 	// integration's webhook_secret, unless it has one (config.ErrSecretSet).
 	CaptureSecret(ctx context.Context, env, integ, secret string) error
+	// The lists of SPEC §5, in name order, up to limit after the name
+	// after.
+	ListEnvironments(ctx context.Context, after string, limit int) ([]config.Named[*config.Environment], error)
+	ListIntegrations(ctx context.Context, env, after string, limit int) ([]config.Named[*config.Integration], error)
+	ListConnections(ctx context.Context, env, integ, after string, limit int) ([]config.Named[*config.Connection], error)
 }
 
 // Spooler accepts events durably and answers the delivery admin calls;
@@ -50,6 +57,8 @@ type Admin interface {
 type Spooler interface {
 	Accept(ev *delivery.Event) (delivery.Result, error)
 	List(env, status, after string, limit int) ([]delivery.Info, error)
+	Get(env, id string) (*delivery.Detail, error)
+	Destinations() ([]delivery.DestInfo, error)
 	Retry(env, id string) error
 	Ready() bool
 }
@@ -66,6 +75,12 @@ type Options struct {
 	Metrics fasthttp.RequestHandler
 	// Extra serves admin paths no other route claims (the demo sink).
 	Extra map[string]fasthttp.RequestHandler
+	// Tracer records the ingress spans (SPEC §10); nil: tracing off, and
+	// no span is made.
+	Tracer trace.Tracer
+	// Registerer receives the ingress metrics families; nil: they are
+	// kept but not exposed.
+	Registerer prometheus.Registerer
 }
 
 // Server is one gateway: the ingress and admin fasthttp servers over shared
@@ -77,6 +92,8 @@ type Server struct {
 	spool     Spooler
 	secrets   func(providerID string) []string
 	log       *slog.Logger
+	tracer    trace.Tracer
+	metrics   *metrics
 	ingress   *fasthttp.Server
 	adminSrv  *fasthttp.Server
 	listening atomic.Bool
@@ -94,7 +111,8 @@ func New(opts Options, cfg Lookups, admin Admin, spool Spooler, secretFields fun
 	if opts.EtcdHealthy == nil {
 		opts.EtcdHealthy = func() bool { return true }
 	}
-	s := &Server{opts: opts, cfg: cfg, admin: admin, spool: spool, secrets: secretFields, log: opts.Logger}
+	s := &Server{opts: opts, cfg: cfg, admin: admin, spool: spool, secrets: secretFields, log: opts.Logger,
+		tracer: opts.Tracer, metrics: newMetrics(opts.Registerer)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.ingress = &fasthttp.Server{
 		Handler:            s.serveIngress,
@@ -135,13 +153,16 @@ func (s *Server) Shutdown() error {
 }
 
 // transportError answers requests fasthttp rejects before the handler: an
-// oversized body is 413, anything else unparseable 400.
+// oversized body is 413, anything else unparseable 400. Such a request
+// counts under the provider "unknown": its route was not read.
 func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", "request body exceeds the maximum size")
+		s.metrics.request(unknownProvider, outcomeTooLarge, time.Since(ctx.Time()))
 		return
 	}
 	writeError(ctx, fasthttp.StatusBadRequest, "bad_request", "malformed HTTP request")
+	s.metrics.request(unknownProvider, outcomeBadRequest, time.Since(ctx.Time()))
 }
 
 type fasthttpLogger struct{ l *slog.Logger }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -20,10 +21,25 @@ func adminCommand(cmd string, args []string) error {
 	file := f.String("f", "", "JSON file to PUT (- for stdin)")
 	status := f.String("status", "dead", "deliveries to list: dead or pending")
 	force := f.Bool("force", false, "connection delete: remove at once, skipping the pre-deletion hook")
+	limit := f.Int("limit", 0, "list: page size (default 100, at most 1000)")
+	after := f.String("after", "", "list: start after this name or id (the next_after of the previous page)")
 	if err := f.Parse(reorder(args)); err != nil {
 		return err
 	}
 	method, path, err := adminRequest(cmd, f.Args(), *status)
+	if err == nil && (*limit > 0 || *after != "") {
+		if !isList(cmd, f.Args()) {
+			return errors.New("-limit and -after apply to lists only")
+		}
+		q := url.Values{}
+		if *limit > 0 {
+			q.Set("limit", strconv.Itoa(*limit))
+		}
+		if *after != "" {
+			q.Set("after", *after)
+		}
+		path += "?" + q.Encode()
+	}
 	if err == nil && *force {
 		if cmd != "connection" || method != http.MethodDelete {
 			return errors.New("-force applies to connection delete only")
@@ -66,9 +82,34 @@ func reorder(args []string) []string {
 // isBoolFlag reports whether a is a flag that takes no value.
 func isBoolFlag(a string) bool { return strings.TrimLeft(a, "-") == "force" }
 
+// isList reports whether a sub-command lists objects.
+func isList(cmd string, a []string) bool {
+	return len(a) > 0 && a[0] == "list" && (cmd == "env" || cmd == "integration" || cmd == "connection")
+}
+
+// listPath maps `env|integration|connection list …` to its path.
+func listPath(cmd string, a []string) (string, error) {
+	esc := url.PathEscape
+	want := map[string]int{"env": 0, "integration": 1, "connection": 2}[cmd]
+	if len(a) != want+1 {
+		return "", fmt.Errorf("%s list: want %d arguments", cmd, want)
+	}
+	switch cmd {
+	case "env":
+		return "/v1/environments", nil
+	case "integration":
+		return "/v1/environments/" + esc(a[1]) + "/integrations", nil
+	}
+	return "/v1/environments/" + esc(a[1]) + "/integrations/" + esc(a[2]) + "/connections", nil
+}
+
 // adminRequest maps a sub-command and its arguments to a method and path.
 func adminRequest(cmd string, a []string, status string) (method, path string, err error) {
 	esc := url.PathEscape
+	if isList(cmd, a) {
+		path, err = listPath(cmd, a)
+		return http.MethodGet, path, err
+	}
 	verb := func(n int) (string, error) {
 		if len(a) != n+1 {
 			return "", fmt.Errorf("%s: want %d arguments after the verb", cmd, n)
@@ -117,6 +158,16 @@ func adminRequest(cmd string, a []string, status string) (method, path string, e
 			return "", "", errors.New("retry: want ENV DELIVERY_ID")
 		}
 		method, path = http.MethodPost, "/v1/environments/"+esc(a[0])+"/deliveries/"+esc(a[1])+"/retry"
+	case "delivery":
+		if len(a) != 2 {
+			return "", "", errors.New("delivery: want ENV DELIVERY_ID")
+		}
+		method, path = http.MethodGet, "/v1/environments/"+esc(a[0])+"/deliveries/"+esc(a[1])
+	case "destinations":
+		if len(a) != 0 {
+			return "", "", errors.New("destinations: takes no arguments")
+		}
+		method, path = http.MethodGet, "/v1/destinations"
 	}
 	return method, path, err
 }

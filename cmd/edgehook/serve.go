@@ -14,12 +14,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.opentelemetry.io/otel"
 
 	"github.com/edgehook/edgehook/config"
 	"github.com/edgehook/edgehook/delivery"
 	"github.com/edgehook/edgehook/gateway"
 	"github.com/edgehook/edgehook/hooks"
+	"github.com/edgehook/edgehook/internal/telemetry"
 	"github.com/edgehook/edgehook/plugins"
 	"github.com/edgehook/edgehook/provider"
 )
@@ -107,6 +110,8 @@ type gatewayProc struct {
 	svc    *delivery.Service
 	hooks  *hooks.Worker
 	gw     *gateway.Server
+	trace  *telemetry.Tracing   // nil: tracing off
+	reg    *prometheus.Registry // edgehook's own metrics
 	closed []func() error
 }
 
@@ -137,6 +142,10 @@ func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logge
 	if err := os.MkdirAll(fl.dataDir, 0o700); err != nil {
 		return fmt.Errorf("serve: data dir: %w", err)
 	}
+	if err := p.startTracing(ctx, log); err != nil {
+		return err
+	}
+	p.reg = prometheus.NewRegistry()
 	endpoints := splitList(fl.etcd)
 	if len(endpoints) == 0 {
 		if p.emb, err = config.StartEmbedded(filepath.Join(fl.dataDir, "etcd"), fl.embeddedListen); err != nil {
@@ -159,9 +168,11 @@ func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logge
 		return fmt.Errorf("serve: config watch: %w", err)
 	}
 	p.closed = append(p.closed, func() error { p.cache.Close(); return nil })
+	registerCache(p.reg, p.cache)
 	if err := p.startHooks(ctx, fl, store, log); err != nil {
 		return err
 	}
+	registerHooks(p.reg, p.hooks)
 	p.svc, err = delivery.New(delivery.Options{
 		Dir:            filepath.Join(fl.dataDir, "spool"),
 		Workers:        fl.workers,
@@ -170,6 +181,8 @@ func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logge
 		AllowPrivate:   fl.allowPrivate,
 		Secret:         p.envSecret,
 		Logger:         log,
+		Tracer:         p.trace.Tracer(),
+		Registerer:     p.reg,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: spool: %w", err)
@@ -183,7 +196,9 @@ func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logge
 		AdminToken:  fl.adminToken,
 		Logger:      log,
 		EtcdHealthy: etcdOK.Load,
-		Metrics:     metricsHandler(),
+		Metrics:     metricsHandler(p.reg),
+		Tracer:      p.trace.Tracer(),
+		Registerer:  p.reg,
 	}
 	if fl.demo {
 		opts.Extra = map[string]fasthttpHandler{demoSinkPath: demoSink(log)}
@@ -217,6 +232,28 @@ func (p *gatewayProc) listen(ctx context.Context, fl *serveFlags, store *config.
 	if fl.demo {
 		return seedDemo(ctx, store, in.Addr().String(), ad.Addr().String())
 	}
+	return nil
+}
+
+// startTracing installs the OpenTelemetry SDK when the OTEL_* variables
+// name an endpoint (SPEC §10); its shutdown, which exports the last
+// spans, runs after everything else has stopped.
+func (p *gatewayProc) startTracing(ctx context.Context, log *slog.Logger) error {
+	tr, err := telemetry.FromEnv(ctx)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if tr == nil {
+		return nil
+	}
+	p.trace = tr
+	otel.SetErrorHandler(telemetry.ErrorHandler{Log: log})
+	p.closed = append(p.closed, func() error {
+		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return tr.Shutdown(c)
+	})
+	log.Info("tracing on: spans exported by OTLP", "protocol", tr.Protocol())
 	return nil
 }
 

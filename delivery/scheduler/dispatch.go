@@ -263,7 +263,7 @@ func (s *Scheduler) handle(r report, mine *grantTo) {
 			d.lastErr = r.Error
 		}
 		if d.record(r.Healthy, now, &s.o) {
-			s.circuitChanged(d, now)
+			s.circuitChanged(d, now, &r.Report)
 		}
 	}
 	s.reclassify(d, now)
@@ -272,16 +272,19 @@ func (s *Scheduler) handle(r report, mine *grantTo) {
 	s.pump(now, mine)
 }
 
-// circuitChanged logs a circuit's change and tells the spool whether the
-// destination rests; s.mu is held.
-func (s *Scheduler) circuitChanged(d *dest, now time.Time) {
+// circuitChanged logs a circuit's change, naming the delivery whose
+// attempt changed it (r), and tells the spool whether the destination
+// rests; s.mu is held.
+func (s *Scheduler) circuitChanged(d *dest, now time.Time, r *Report) {
 	s.q.Rest(d.key, d.open)
 	if d.open {
 		s.log.Warn("scheduler: destination circuit opened", "destination", d.key, "state", d.state(now),
-			"rest", d.cooldown.String(), "last_error", d.lastErr)
+			"rest", d.cooldown.String(), "last_error", d.lastErr, "delivery", r.Delivery, "env", r.Env,
+			"integration", r.Integration, "trace_id", r.TraceID)
 		return
 	}
-	s.log.Info("scheduler: destination circuit closed", "destination", d.key)
+	s.log.Info("scheduler: destination circuit closed", "destination", d.key, "state", d.state(now),
+		"delivery", r.Delivery, "env", r.Env, "integration", r.Integration, "trace_id", r.TraceID)
 }
 
 // snapshot lists the destinations; s.mu is held.

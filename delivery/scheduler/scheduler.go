@@ -60,6 +60,9 @@ type Report struct {
 	Latency time.Duration
 	// Error describes a failed attempt, for the destination listing.
 	Error string
+	// Delivery, Env, Integration and TraceID name the delivery attempted,
+	// for the log line of a circuit the attempt opened or closed.
+	Delivery, Env, Integration, TraceID string
 }
 
 // Options configures a Scheduler. Zero values take the defaults noted.
@@ -207,6 +210,10 @@ func (s *Scheduler) Stop(timeout time.Duration) bool {
 		return false
 	}
 }
+
+// Pool returns how many workers are running an attempt and the size of
+// the worker pool.
+func (s *Scheduler) Pool() (running, capacity int) { return s.pool.Running(), s.pool.Cap() }
 
 // Destinations returns the state of every destination the scheduler
 // knows, for the admin API.

@@ -342,6 +342,17 @@ func (p *pebbleSpool) Next(dest string, now time.Time) time.Time {
 	return next
 }
 
+// Pending implements Spool.
+func (p *pebbleSpool) Pending(dest string) int64 {
+	q := p.lockDQ(dest, false)
+	if q == nil {
+		return 0
+	}
+	n := q.pending
+	p.unlockDQ(q)
+	return int64(n)
+}
+
 // Destinations implements Spool.
 func (p *pebbleSpool) Destinations(now time.Time) []DestDue {
 	p.dmu.Lock()

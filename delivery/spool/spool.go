@@ -68,6 +68,10 @@ type Spool interface {
 	// Destinations returns every destination with unleased deliveries and
 	// when its earliest is due, as Next does.
 	Destinations(now time.Time) []DestDue
+	// Pending returns how many pending deliveries dest has, leased or
+	// not (for the admin API's destination listing). It reads memory
+	// only.
+	Pending(dest string) int64
 	// Rest says dest's circuit opened (resting) or closed again. While it
 	// rests the spool keeps nothing in memory for it beyond what a Lease
 	// asks for.
