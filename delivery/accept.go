@@ -58,12 +58,14 @@ func (s *Service) Accept(ev *Event) (Result, error) {
 	case res.Duplicate:
 		return Result{ID: res.FirstID, Duplicate: true}, nil
 	}
+	out := Result{ID: id, Deliveries: make([]string, len(b.Deliveries))}
 	for i, d := range b.Deliveries {
+		out.Deliveries[i] = d.ID
 		if i == 0 || d.Dest != b.Deliveries[i-1].Dest {
 			s.sched.Notify(d.Dest, now)
 		}
 	}
-	return Result{ID: id}, nil
+	return out, nil
 }
 
 func hasID(ds []*spool.Delivery, id string) bool {

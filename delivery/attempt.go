@@ -44,6 +44,10 @@ func (s *Service) attempt(dest string) scheduler.Report {
 		return scheduler.Report{Empty: true}
 	}
 	req, err := s.request(d)
+	var apps []string // where a runner's reply sends a sync webhook
+	if err == nil && d.Kind == spool.KindRunner {
+		apps, err = s.opts.AppURLs(d.Env, d.Integration, d.ConnectionID)
+	}
 	if err != nil {
 		s.release(d, err)
 		return scheduler.Report{Local: true, Error: err.Error()}
@@ -58,7 +62,7 @@ func (s *Service) attempt(dest string) scheduler.Report {
 	if o.Err != nil {
 		a.Error = o.Err.Error()
 	}
-	s.record(d, a, o)
+	s.record(d, a, o, apps)
 	return scheduler.Report{Healthy: o.Healthy(), Latency: a.Duration, Error: describe(a)}
 }
 
@@ -89,6 +93,7 @@ func (s *Service) request(d *spool.Delivery) (*sender.Request, error) {
 	switch d.Kind {
 	case spool.KindRunner:
 		r.Prefix, r.Suffix = sender.RunnerEnvelope(d.Integration, d.ConnectionID, d.SyncName, d.Model, body.Len() == 0)
+		r.WantReply = true // its counts may make a sync webhook
 	case spool.KindSync: // the notification as posted
 	default:
 		r.Prefix, r.Suffix = sender.ForwardEnvelope(d.Provider, d.Integration, d.ConnectionID, body.Len() == 0)
@@ -105,11 +110,15 @@ func (s *Service) release(d *spool.Delivery, cause error) {
 	}
 }
 
-// record stores the result of attempt a of d.
-func (s *Service) record(d *spool.Delivery, a spool.Attempt, o sender.Outcome) {
+// record stores the result of attempt a of d. A runner delivery's 2xx
+// reply is read for its counts (ackRunner); apps are where they send a
+// sync webhook.
+func (s *Service) record(d *spool.Delivery, a spool.Attempt, o sender.Outcome, apps []string) {
 	var err error
 	state := "delivered"
 	switch {
+	case o.Delivered() && d.Kind == spool.KindRunner:
+		state, err = s.ackRunner(d, &a, o.Reply, apps)
 	case o.Delivered():
 		err = s.spool.Ack(d, a, nil)
 	case o.Err == nil && o.Status == http.StatusGone:

@@ -26,8 +26,15 @@ type Options struct {
 	// the destination's: the delivery waits LocalRetry and no attempt is
 	// counted.
 	Secret func(env string) (string, error)
-	Logger *slog.Logger
-	Now    func() time.Time // clock; time.Now
+	// AppURLs returns where a sync webhook about connection connID of
+	// integration integ goes (its webhook_url_override, else the
+	// environment's webhook_urls): a runner's reply that reports changes
+	// becomes one there (SPEC §8). It is called before each runner
+	// attempt; an error is ours, as for Secret. Nil sends no sync
+	// webhooks from runner replies.
+	AppURLs func(env, integ, connID string) ([]string, error)
+	Logger  *slog.Logger
+	Now     func() time.Time // clock; time.Now
 	// MaxPending bounds the pending deliveries; 4,000,000. MaxBytes is
 	// the spool's byte budget (0: 80 % of the disk space free at start)
 	// and MinFree the space it leaves free (1 GiB). Past any of them,
@@ -91,6 +98,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Secret == nil {
 		o.Secret = func(string) (string, error) { return "", nil }
+	}
+	if o.AppURLs == nil {
+		o.AppURLs = func(string, string, string) ([]string, error) { return nil, nil }
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -51,6 +51,9 @@ type Target struct {
 type Result struct {
 	ID        string // the event id (the first event's id for a duplicate)
 	Duplicate bool
+	// Deliveries are the ids of the deliveries spooled, in the order of
+	// their targets (none for a duplicate).
+	Deliveries []string
 }
 
 // ErrOverloaded is returned by Accept when the spool is full or too many
