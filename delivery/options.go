@@ -33,8 +33,9 @@ type Options struct {
 	// attempt; an error is ours, as for Secret. Nil sends no sync
 	// webhooks from runner replies.
 	AppURLs func(env, integ, connID string) ([]string, error)
-	Logger  *slog.Logger
-	Now     func() time.Time // clock; time.Now
+
+	Logger *slog.Logger
+	Now    func() time.Time // clock; time.Now
 	// MaxPending bounds the pending deliveries; 4,000,000. MaxBytes is
 	// the spool's byte budget (0: 80 % of the disk space free at start)
 	// and MinFree the space it leaves free (1 GiB). Past any of them,

@@ -169,6 +169,7 @@ func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logge
 		AttemptTimeout: fl.attemptTimeout,
 		AllowPrivate:   fl.allowPrivate,
 		Secret:         p.envSecret,
+		AppURLs:        p.appURLs,
 		Logger:         log,
 	})
 	if err != nil {
@@ -248,6 +249,11 @@ func (p *gatewayProc) envSecret(env string) (string, error) {
 		return "", err
 	}
 	return e.Secret, nil
+}
+
+// appURLs returns where a sync webhook about a connection goes (SPEC §8).
+func (p *gatewayProc) appURLs(env, integ, conn string) ([]string, error) {
+	return p.cache.AppURLs(context.Background(), env, integ, conn)
 }
 
 // watchEtcd keeps a flag saying whether etcd answered within the last probe.
