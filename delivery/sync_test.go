@@ -199,3 +199,13 @@ func FuzzRunnerReply(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseRunnerReply(b *testing.B) {
+	reply := []byte(`{"added":1,"updated":2,"deleted":0}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := parseRunnerReply(reply); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

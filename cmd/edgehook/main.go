@@ -19,6 +19,7 @@ commands:
                                           (post_connection_creation, pre_connection_deletion)
   deliveries ENV [-status dead|pending]   list dead or pending deliveries
   retry ENV DELIVERY_ID                   retry a dead delivery
+  sync-notify ENV -f FILE                 post a sync webhook body for the environment's app
 
 Admin commands take --admin (EDGEHOOK_ADMIN_URL, default http://127.0.0.1:8081)
 and --admin-token (EDGEHOOK_ADMIN_TOKEN); -f - reads the JSON from stdin.
@@ -33,7 +34,7 @@ func main() {
 	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
 	case "serve":
 		err = serve(args)
-	case "env", "integration", "connection", "deliveries", "retry", "hook":
+	case "env", "integration", "connection", "deliveries", "retry", "hook", "sync-notify":
 		err = adminCommand(cmd, args)
 	case "-h", "--help", "help":
 		fmt.Print(usage)

@@ -5,6 +5,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -51,13 +54,30 @@ func TestSyncNotificationSurvivesCrash(t *testing.T) {
 	})}
 	go srv.Serve(ln)
 	defer srv.Close()
-	startProc(t, bin, dataDir)
+	p = startProc(t, bin, dataDir)
+	want := []byte(`{"from":"nango",` + body[1:])
 	select {
 	case b := <-got:
-		if want := `{"from":"nango",` + body[1:]; !bytes.Equal(b, []byte(want)) {
+		if !bytes.Equal(b, want) {
 			t.Fatalf("app got\n%s\nwant\n%s", b, want)
 		}
 	case <-time.After(60 * time.Second):
 		t.Fatal("the acknowledged sync notification was not delivered after the restart")
+	}
+
+	// The sub-command posts one too.
+	file := filepath.Join(t.TempDir(), "n.json")
+	os.WriteFile(file, []byte(body), 0o600)
+	if out, err := exec.Command(bin, "sync-notify", "prod", "-f", file, "--admin", "http://"+p.admin).CombinedOutput(); err != nil ||
+		!bytes.Contains(out, []byte(`"id":`)) {
+		t.Fatalf("edgehook sync-notify: %v %s", err, out)
+	}
+	select {
+	case b := <-got:
+		if !bytes.Equal(b, want) {
+			t.Fatalf("app got\n%s\nwant\n%s", b, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the notification posted by edgehook sync-notify was not delivered")
 	}
 }
