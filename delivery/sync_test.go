@@ -155,6 +155,26 @@ func TestInvalidRunnerReplyIsDeadLetter(t *testing.T) {
 	}
 }
 
+// A runner reply body over the 1 MiB read is not read: it is invalid,
+// even when what it starts with would be the counts.
+func TestOversizedRunnerReplyIsInvalid(t *testing.T) {
+	reply := `{"added":1,"updated":0,"deleted":0}` + strings.Repeat(" ", 2<<20)
+	runner := newSink(t, func(_ int, w http.ResponseWriter) int {
+		io.WriteString(w, reply)
+		return 0
+	})
+	app := newSink(t, nil)
+	s := newTestService(t, Options{AppURLs: func(string, string, string) ([]string, error) { return []string{app.URL}, nil }})
+	accept(t, s, runnerEvent(`{}`, runner.URL))
+	eventually(t, 5*time.Second, "dead letter listed", func() bool {
+		dead, _ := s.List("prod", "dead", 10)
+		return len(dead) == 1 && dead[0].Reason == ReasonInvalidRunnerReply
+	})
+	if app.Count() != 0 {
+		t.Fatalf("app got %d requests", app.Count())
+	}
+}
+
 // When the app URLs cannot be read, the runner is not called: that is a
 // failure of ours, and the delivery waits.
 func TestRunnerWaitsForAppURLs(t *testing.T) {

@@ -56,14 +56,18 @@ func TestSyncNotificationSurvivesCrash(t *testing.T) {
 	defer srv.Close()
 	p = startProc(t, bin, dataDir)
 	want := []byte(`{"from":"nango",` + body[1:])
-	select {
-	case b := <-got:
-		if !bytes.Equal(b, want) {
-			t.Fatalf("app got\n%s\nwant\n%s", b, want)
+	arrives := func(within time.Duration, what string) {
+		t.Helper()
+		select {
+		case b := <-got:
+			if !bytes.Equal(b, want) {
+				t.Fatalf("app got\n%s\nwant\n%s", b, want)
+			}
+		case <-time.After(within):
+			t.Fatalf("%s was not delivered", what)
 		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("the acknowledged sync notification was not delivered after the restart")
 	}
+	arrives(60*time.Second, "the acknowledged sync notification, after the restart,")
 
 	// The sub-command posts one too.
 	file := filepath.Join(t.TempDir(), "n.json")
@@ -72,12 +76,5 @@ func TestSyncNotificationSurvivesCrash(t *testing.T) {
 		!bytes.Contains(out, []byte(`"id":`)) {
 		t.Fatalf("edgehook sync-notify: %v %s", err, out)
 	}
-	select {
-	case b := <-got:
-		if !bytes.Equal(b, want) {
-			t.Fatalf("app got\n%s\nwant\n%s", b, want)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the notification posted by edgehook sync-notify was not delivered")
-	}
+	arrives(10*time.Second, "the notification posted by edgehook sync-notify")
 }
