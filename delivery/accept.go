@@ -58,9 +58,11 @@ func (s *Service) Accept(ev *Event) (Result, error) {
 	case res.Duplicate:
 		return Result{ID: res.FirstID, Duplicate: true}, nil
 	}
-	out := Result{ID: id, Deliveries: make([]string, len(b.Deliveries))}
+	out := Result{ID: id}
 	for i, d := range b.Deliveries {
-		out.Deliveries[i] = d.ID
+		if ev.WantIDs {
+			out.Deliveries = append(out.Deliveries, d.ID)
+		}
 		if i == 0 || d.Dest != b.Deliveries[i-1].Dest {
 			s.sched.Notify(d.Dest, now)
 		}

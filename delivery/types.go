@@ -35,6 +35,8 @@ type Event struct {
 	Parts [][]byte
 	// Targets are the deliveries to make.
 	Targets []Target
+	// WantIDs makes Accept report the deliveries' ids (Result.Deliveries).
+	WantIDs bool
 }
 
 // Target is one delivery of an event: one kind, one connection, one URL.
@@ -52,7 +54,7 @@ type Result struct {
 	ID        string // the event id (the first event's id for a duplicate)
 	Duplicate bool
 	// Deliveries are the ids of the deliveries spooled, in the order of
-	// their targets (none for a duplicate).
+	// their targets, when Event.WantIDs is set (none for a duplicate).
 	Deliveries []string
 }
 

@@ -397,3 +397,25 @@ func TestInvalidRunnerReply(t *testing.T) {
 	}
 	eventually(t, 5*time.Second, "dead letter gone", func() bool { return len(g.deliveries(t, "dead")) == 0 })
 }
+
+// With two environment URLs a notification is two deliveries; the answer
+// names both.
+func TestSyncNotificationTwoURLs(t *testing.T) {
+	g := startGateway(t, startEtcd(t), gwOpts{})
+	a, b := newSink(t, nil), newSink(t, nil)
+	g.put(t, "prod", `{"webhook_urls":["`+a.URL+`","`+b.URL+`"],"webhook_secret":"`+appSecret+`"}`)
+	g.put(t, "prod/integrations/github", `{"provider":"github","webhook_secret":"`+ghSecret+`"}`)
+	st, resp := g.notify(t, "prod", syncSuccess)
+	var out struct {
+		ID         string
+		Deliveries []string
+	}
+	if st != http.StatusAccepted || json.Unmarshal(resp, &out) != nil || len(out.Deliveries) != 2 || out.ID != out.Deliveries[0] {
+		t.Fatalf("sync notification: %d %s", st, resp)
+	}
+	for i, s := range []*testsink.Sink{a, b} {
+		if h := s.Wait(t, 1, 5*time.Second)[0]; h.Header.Get("webhook-id") != out.Deliveries[i] || string(h.Body) != `{"from":"nango",`+syncSuccess[1:] {
+			t.Errorf("app %d got %s with webhook-id %s", i+1, h.Body, h.Header.Get("webhook-id"))
+		}
+	}
+}

@@ -65,7 +65,7 @@ func (s *Server) syncNotification(c context.Context, ctx *fasthttp.RequestCtx, e
 			"environment "+strconv.Quote(envName)+" has no webhook_urls and the connection no webhook_url_override")
 		return
 	}
-	ev := delivery.Event{Env: env.Name, Integration: ig.Name, Provider: ig.Provider, Parts: [][]byte{n.Body}}
+	ev := delivery.Event{Env: env.Name, Integration: ig.Name, Provider: ig.Provider, Parts: [][]byte{n.Body}, WantIDs: true}
 	if tp := ctx.Request.Header.Peek("traceparent"); len(tp) > 0 {
 		ev.TraceParent = string(tp)
 	}
