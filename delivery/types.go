@@ -45,8 +45,8 @@ type Target struct {
 	ConnectionID string // "" forwards "connectionId": null
 	URL          string
 	Part         int    // index in Event.Parts
-	SyncName     string // runner deliveries
-	Model        string // runner deliveries
+	SyncName     string // runner and sync deliveries
+	Model        string // runner and sync deliveries
 }
 
 // Result is what Accept reports.

@@ -200,7 +200,7 @@ func TestSyncNotificationRetries(t *testing.T) {
 		dead = g.deliveries(t, "dead")
 		return len(dead) == 1
 	})
-	if dead[0]["id"] != id || dead[0]["kind"] != "sync" || dead[0]["status"] != "dead" {
+	if dead[0]["id"] != id || dead[0]["kind"] != "sync" || dead[0]["status"] != "dead" || dead[0]["sync_name"] != "github-issues" {
 		t.Fatalf("dead letter %v", dead[0])
 	}
 	down.Store(false)

@@ -16,6 +16,7 @@ import (
 type syncNotification struct {
 	ConnectionID      string
 	ProviderConfigKey string
+	SyncName, Model   string
 	// Body is what the app receives: the posted bytes, with
 	// "from":"nango" first in the object when the body had no "from".
 	Body []byte
@@ -90,6 +91,8 @@ func parseSyncNotification(body []byte) (*syncNotification, error) {
 	n := &syncNotification{Body: body}
 	json.Unmarshal(fields["connectionId"], &n.ConnectionID)
 	json.Unmarshal(fields["providerConfigKey"], &n.ProviderConfigKey)
+	json.Unmarshal(fields["syncName"], &n.SyncName)
+	json.Unmarshal(fields["model"], &n.Model)
 	if _, ok := fields["from"]; !ok {
 		n.Body = insertFrom(body)
 	}

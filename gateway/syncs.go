@@ -70,7 +70,8 @@ func (s *Server) syncNotification(c context.Context, ctx *fasthttp.RequestCtx, e
 		ev.TraceParent = string(tp)
 	}
 	for _, u := range urls {
-		ev.Targets = append(ev.Targets, delivery.Target{Kind: spool.KindSync, ConnectionID: n.ConnectionID, URL: u})
+		ev.Targets = append(ev.Targets, delivery.Target{Kind: spool.KindSync, ConnectionID: n.ConnectionID, URL: u,
+			SyncName: n.SyncName, Model: n.Model})
 	}
 	res, err := s.spool.Accept(&ev)
 	if err != nil {

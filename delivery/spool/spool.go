@@ -147,8 +147,8 @@ type Delivery struct {
 	Integration  string
 	Provider     string
 	ConnectionID string // "" for an unmatched event
-	SyncName     string // runner deliveries
-	Model        string // runner deliveries
+	SyncName     string // runner and sync deliveries
+	Model        string // runner and sync deliveries
 	URL          string
 	Dest         string // scheme://host:port, the unit of scheduling
 	Part         int    // which body of its event it carries
