@@ -92,7 +92,8 @@ FUZZ := ./matchers/:FuzzHeader ./matchers/:FuzzPathText \
 	./plugins/zendesk/:FuzzVerify ./plugins/zendesk/:FuzzRoute \
 	./plugins/zoom/:FuzzVerify ./plugins/zoom/:FuzzRoute \
 	./delivery/spool/:FuzzDecodeDelivery ./internal/jsonx/:FuzzAppendString \
-	./internal/telemetry/:FuzzParseTraceParent
+	./internal/telemetry/:FuzzParseTraceParent \
+	./delivery/:FuzzRunnerReply ./gateway/:FuzzSyncNotification
 fuzz:
 	@for t in $(FUZZ); do \
 		echo "fuzz $$t"; \

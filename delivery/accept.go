@@ -63,12 +63,16 @@ func (s *Service) Accept(ev *Event) (Result, error) {
 	case res.Duplicate:
 		return Result{ID: res.FirstID, Duplicate: true}, nil
 	}
+	out := Result{ID: id}
 	for i, d := range b.Deliveries {
+		if ev.WantIDs {
+			out.Deliveries = append(out.Deliveries, d.ID)
+		}
 		if i == 0 || d.Dest != b.Deliveries[i-1].Dest {
 			s.sched.Notify(d.Dest, now)
 		}
 	}
-	return Result{ID: id}, nil
+	return out, nil
 }
 
 func hasID(ds []*spool.Delivery, id string) bool {

@@ -44,6 +44,10 @@ func (s *Service) attempt(dest string) scheduler.Report {
 		return scheduler.Report{Empty: true}
 	}
 	req, err := s.request(d)
+	var apps []string // where a runner's reply sends a sync webhook
+	if err == nil && d.Kind == spool.KindRunner {
+		apps, err = s.opts.AppURLs(d.Env, d.Integration, d.ConnectionID)
+	}
 	if err != nil {
 		s.release(d, err)
 		return scheduler.Report{Local: true, Error: err.Error()}
@@ -61,7 +65,7 @@ func (s *Service) attempt(dest string) scheduler.Report {
 		a.Error = o.Err.Error()
 	}
 	s.metrics.attempted(d.Kind, a.Duration)
-	outcome := s.record(d, a, o)
+	outcome := s.record(d, a, o, apps)
 	endAttempt(sp, o.Status, outcome, a.Error)
 	return scheduler.Report{Healthy: o.Healthy(), Latency: a.Duration, Error: describe(a),
 		Delivery: d.ID, Env: d.Env, Integration: d.Integration, TraceID: traceID(d.TraceParent)}
@@ -95,6 +99,7 @@ func (s *Service) request(d *spool.Delivery) (*sender.Request, error) {
 	switch d.Kind {
 	case spool.KindRunner:
 		r.Prefix, r.Suffix = sender.RunnerEnvelope(d.Integration, d.ConnectionID, d.SyncName, d.Model, body.Len() == 0)
+		r.WantReply = true // its counts may make a sync webhook
 	case spool.KindSync: // the notification as posted
 	default:
 		r.Prefix, r.Suffix = sender.ForwardEnvelope(d.Provider, d.Integration, d.ConnectionID, body.Len() == 0)
@@ -112,11 +117,15 @@ func (s *Service) release(d *spool.Delivery, cause error) {
 }
 
 // record stores the result of attempt a of d and returns what became of
-// d: delivered, retried, dead or gone (edgehook_deliveries_total).
-func (s *Service) record(d *spool.Delivery, a spool.Attempt, o sender.Outcome) string {
+// d: delivered, retried, dead or gone (edgehook_deliveries_total). A
+// runner delivery's 2xx reply is read for its counts (ackRunner); apps are
+// where they send a sync webhook.
+func (s *Service) record(d *spool.Delivery, a spool.Attempt, o sender.Outcome, apps []string) string {
 	var err error
 	state := outcomeDelivered
 	switch {
+	case o.Delivered() && d.Kind == spool.KindRunner:
+		state, err = s.ackRunner(d, &a, o.Reply, apps)
 	case o.Delivered():
 		err = s.spool.Ack(d, a, nil)
 	case o.Err == nil && o.Status == http.StatusGone:

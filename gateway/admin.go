@@ -108,7 +108,7 @@ func (s *Server) route(c context.Context, ctx *fasthttp.RequestCtx, seg []string
 	case len(seg) == 4 && seg[1] == "deliveries" && seg[3] == "retry" && m == fasthttp.MethodPost:
 		s.retryDelivery(ctx, seg[0], seg[2])
 	case len(seg) == 2 && seg[1] == "sync-notifications":
-		writeError(ctx, fasthttp.StatusNotImplemented, "not_implemented", "sync notifications are not available yet")
+		s.syncNotification(c, ctx, seg[0])
 	default:
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such route")
 	}

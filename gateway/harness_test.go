@@ -101,6 +101,7 @@ func startGateway(t *testing.T, endpoints []string, o gwOpts) *testGateway {
 			}
 			return e.Secret, nil
 		},
+		AppURLs: func(env, integ, conn string) ([]string, error) { return cache.AppURLs(ctx, env, integ, conn) },
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -269,13 +269,15 @@ func dedupeTail(cs []*config.Conn, n int) []*config.Conn {
 
 // addTargets fills j.parts with the payloads to store and j.targets with
 // one forward per matched connection and URL (the connection's override,
-// else the environment's URLs). A batch split per connection
-// (Routing.Parts) gives each connection its own part. An unmatched event
+// else the environment's URLs), and one runner delivery per matched
+// connection and sync subscribed to the event (addRunners). A batch split
+// per connection (Routing.Parts) gives each connection its own part,
+// runner deliveries included. An unmatched event goes to no runner; one
 // the environment forwards goes once per URL with a null connection id:
 // the whole payload (the last part) when no key matched, and, for a split
 // batch, the part of each key that matched nothing. Only the parts a
 // target names are stored.
-func (j *job) addTargets(env *config.Env) {
+func (j *job) addTargets(env *config.Env, syncs []config.Sync) {
 	whole := j.rt.Payload
 	if whole == nil {
 		whole = j.req.Req.Body()
@@ -291,6 +293,7 @@ func (j *job) addTargets(env *config.Env) {
 		if k := j.keyOf[i]; k < len(j.rt.Parts) {
 			part = k
 		}
+		j.addRunners(c.ID, part, syncs)
 		if c.URLOverride != "" {
 			j.targets = append(j.targets, delivery.Target{ConnectionID: c.ID, URL: c.URLOverride, Part: part})
 			continue
@@ -318,7 +321,7 @@ func (j *job) addUnmatched(env *config.Env, part int) {
 }
 
 func (s *Server) enqueue(ctx *fasthttp.RequestCtx, j *job, env *config.Env, ig *config.Integ) {
-	j.addTargets(env)
+	j.addTargets(env, ig.Syncs)
 	if len(j.conns) == 0 {
 		s.log.Debug("gateway: unmatched event", "env", env.Name, "integration", ig.Name, "dropped", env.DropUnmatched)
 	}

@@ -18,7 +18,7 @@ func adminCommand(cmd string, args []string) error {
 	f := newFlags(cmd)
 	admin := f.String("admin", envOr("admin-url", "http://127.0.0.1:8081"), "admin API base URL (EDGEHOOK_ADMIN_URL)")
 	token := f.String("admin-token", envOr("admin-token", ""), "admin bearer token (EDGEHOOK_ADMIN_TOKEN)")
-	file := f.String("f", "", "JSON file to PUT (- for stdin)")
+	file := f.String("f", "", "JSON file to PUT or post (- for stdin)")
 	status := f.String("status", "dead", "deliveries to list: dead or pending")
 	force := f.Bool("force", false, "connection delete: remove at once, skipping the pre-deletion hook")
 	limit := f.Int("limit", 0, "list: page size (default 100, at most 1000)")
@@ -50,7 +50,7 @@ func adminCommand(cmd string, args []string) error {
 		return err
 	}
 	var body io.Reader
-	if method == http.MethodPut {
+	if method == http.MethodPut || cmd == "sync-notify" {
 		b, err := readInput(*file)
 		if err != nil {
 			return err
@@ -153,6 +153,11 @@ func adminRequest(cmd string, a []string, status string) (method, path string, e
 		}
 		method = http.MethodPost
 		path = "/v1/environments/" + esc(a[1]) + "/integrations/" + esc(a[2]) + "/connections/" + esc(a[3]) + "/hooks/" + esc(a[4]) + "/retry"
+	case "sync-notify":
+		if len(a) != 1 {
+			return "", "", errors.New("sync-notify: want ENV -f FILE")
+		}
+		method, path = http.MethodPost, "/v1/environments/"+esc(a[0])+"/sync-notifications"
 	case "retry":
 		if len(a) != 2 {
 			return "", "", errors.New("retry: want ENV DELIVERY_ID")
@@ -175,7 +180,7 @@ func adminRequest(cmd string, a []string, status string) (method, path string, e
 func readInput(file string) ([]byte, error) {
 	switch file {
 	case "":
-		return nil, errors.New("put needs -f FILE (or -f - for stdin)")
+		return nil, errors.New("this command needs -f FILE (or -f - for stdin)")
 	case "-":
 		return io.ReadAll(os.Stdin)
 	}

@@ -25,6 +25,7 @@ commands:
   retry ENV DELIVERY_ID                   retry a dead delivery
   delivery ENV DELIVERY_ID                show a pending or dead delivery with its attempts
   destinations                            list destinations: circuit state, pending, in flight, last error
+  sync-notify ENV -f FILE                 post a sync webhook body for the environment's app
 
 Admin commands take --admin (EDGEHOOK_ADMIN_URL, default http://127.0.0.1:8081)
 and --admin-token (EDGEHOOK_ADMIN_TOKEN); -f - reads the JSON from stdin.
@@ -39,7 +40,7 @@ func main() {
 	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
 	case "serve":
 		err = serve(args)
-	case "env", "integration", "connection", "deliveries", "retry", "hook", "delivery", "destinations":
+	case "env", "integration", "connection", "deliveries", "retry", "hook", "delivery", "destinations", "sync-notify":
 		err = adminCommand(cmd, args)
 	case "-h", "--help", "help":
 		fmt.Print(usage)

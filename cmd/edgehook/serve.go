@@ -180,6 +180,7 @@ func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logge
 		AttemptTimeout: fl.attemptTimeout,
 		AllowPrivate:   fl.allowPrivate,
 		Secret:         p.envSecret,
+		AppURLs:        p.appURLs,
 		Logger:         log,
 		Tracer:         p.trace.Tracer(),
 		Registerer:     p.reg,
@@ -285,6 +286,11 @@ func (p *gatewayProc) envSecret(env string) (string, error) {
 		return "", err
 	}
 	return e.Secret, nil
+}
+
+// appURLs returns where a sync webhook about a connection goes (SPEC §8).
+func (p *gatewayProc) appURLs(env, integ, conn string) ([]string, error) {
+	return p.cache.AppURLs(context.Background(), env, integ, conn)
 }
 
 // watchEtcd keeps a flag saying whether etcd answered within the last probe.

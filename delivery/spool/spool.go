@@ -38,8 +38,9 @@ type Spool interface {
 	Body(d *Delivery) (*Body, error)
 	// Ack ends a leased delivery that was delivered, recording attempt a
 	// (for the history of what follows, when then is set). When then is
-	// not nil, it is appended in the same write (a sync webhook made from
-	// a runner's reply).
+	// not nil, it is appended in the same write, and that write is synced:
+	// what follows (a sync webhook made from a runner's reply) exists
+	// nowhere else once the delivery is gone.
 	Ack(d *Delivery, a Attempt, then *Batch) error
 	// Reschedule records attempt a of a leased delivery and makes it due
 	// again at due.
@@ -150,8 +151,8 @@ type Delivery struct {
 	Integration  string
 	Provider     string
 	ConnectionID string // "" for an unmatched event
-	SyncName     string // runner deliveries
-	Model        string // runner deliveries
+	SyncName     string // runner and sync deliveries
+	Model        string // runner and sync deliveries
 	URL          string
 	Dest         string // scheme://host:port, the unit of scheduling
 	Part         int    // which body of its event it carries
