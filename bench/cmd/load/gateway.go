@@ -163,3 +163,25 @@ func procStatus(pid int, field string) (int64, error) {
 	}
 	return 0, fmt.Errorf("%s not in /proc/%d/status", field, pid)
 }
+
+// gauges reads the named series (without labels) from the gateway's
+// /metrics; a missing one reads 0.
+func (g *gateway) gauges(names ...string) []float64 {
+	out := make([]float64, len(names))
+	code, body, err := fasthttp.Get(nil, "http://"+g.admin+"/metrics")
+	if err != nil || code != 200 {
+		return out
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		name, val, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		for i, n := range names {
+			if name == n {
+				out[i], _ = strconv.ParseFloat(strings.TrimSpace(val), 64)
+			}
+		}
+	}
+	return out
+}

@@ -221,6 +221,9 @@ func runSoak(c *config) error {
 			case <-t.C:
 				if v, err := procStatus(gw.cmd.Process.Pid, "VmRSS:"); err == nil {
 					rss = append(rss, v)
+					m := gw.gauges("edgehook_spool_pending", "edgehook_spool_bytes", "go_memstats_heap_inuse_bytes")
+					fmt.Printf("  %3ds rss %6.1f MB  heap %6.1f MB  pending %7.0f  spool %6.1f MB\n", 10*len(rss),
+						mb(v), m[2]/(1<<20), m[0], m[1]/(1<<20))
 				}
 			}
 		}
