@@ -223,7 +223,7 @@ func runSoak(c *config) error {
 					rss = append(rss, v)
 					m := gw.gauges("edgehook_spool_pending", "edgehook_spool_bytes", "go_memstats_heap_inuse_bytes")
 					fmt.Printf("  %3ds rss %6.1f MB  heap %6.1f MB  pending %7.0f  spool %6.1f MB\n", 10*len(rss),
-						mb(v), m[2]/(1<<20), m[0], m[1]/(1<<20))
+						mb(v), mb(int64(m[2])), m[0], mb(int64(m[1])))
 				}
 			}
 		}
