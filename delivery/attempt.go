@@ -74,11 +74,20 @@ func (s *Service) attempt(dest string) scheduler.Report {
 // expire dead-letters d, whose retry schedule ran out before its
 // destination could take it.
 func (s *Service) expire(d *spool.Delivery) {
-	if err := s.spool.Dead(d, spool.Attempt{}, spool.StatusDead, "its retry schedule ran out while its destination was unavailable"); err != nil {
+	if err := s.spool.Dead(d, spool.Attempt{}, spool.StatusDead, reasonExpired); err != nil {
 		s.log.Error("delivery: dead-lettering an expired delivery", "delivery", d.ID, "err", err)
 		s.spool.Release(d, time.Time{})
 		return
 	}
+	s.expired(d)
+}
+
+// reasonExpired is the reason of a delivery dead-lettered because its
+// retry schedule ran out before its destination could take it.
+const reasonExpired = "its retry schedule ran out while its destination was unavailable"
+
+// expired counts and logs d, dead-lettered with reasonExpired.
+func (s *Service) expired(d *spool.Delivery) {
 	s.metrics.delivered(d.Kind, outcomeDead)
 	s.log.Info("delivery: expired", "delivery", d.ID, "event", d.EventID, "env", d.Env, "integration", d.Integration,
 		"destination", d.Dest, "attempts", d.Attempts, "trace_id", traceID(d.TraceParent))

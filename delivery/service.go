@@ -92,8 +92,9 @@ func (s *Service) Start() {
 	}
 	s.started = true
 	s.sched.Start()
-	s.loops.Add(1)
+	s.loops.Add(2)
 	go s.gcLoop()
+	go s.sweepLoop()
 }
 
 // Ready reports whether the Service is started and its spool open.
@@ -153,6 +154,38 @@ func (s *Service) gcLoop() {
 		s.client.Forget(10 * time.Minute)
 	}
 }
+
+// sweepLoop dead-letters, every sweepInterval, the deliveries whose retry
+// schedule ran out while their destination's circuit rested (Spool.Sweep).
+func (s *Service) sweepLoop() {
+	defer s.loops.Done()
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+		}
+		for {
+			ds, err := s.spool.Sweep(s.opts.Now(), gcBatch, reasonExpired)
+			if err != nil {
+				s.log.Error("delivery: dead-lettering expired deliveries", "err", err)
+				break
+			}
+			for _, d := range ds {
+				s.expired(d)
+			}
+			if len(ds) < gcBatch {
+				break
+			}
+		}
+	}
+}
+
+// sweepInterval is how often sweepLoop runs: how late past its schedule a
+// delivery behind a resting circuit is dead-lettered, at most.
+const sweepInterval = time.Second
 
 // gcBatch is how many records one Expire call removes.
 const gcBatch = 10000

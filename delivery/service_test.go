@@ -433,3 +433,37 @@ func TestWaitingDeliveriesExpire(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Deliveries waiting behind a circuit that rests longer than their retry
+// schedule lasts are dead-lettered when the schedule runs out, not when
+// the next probe leases them: an open circuit must not make its backlog
+// grow for as long as it rests (the soak's failing destinations grew the
+// spool by 250 deliveries a second until the end of the run).
+func TestExpiredBehindRestingCircuit(t *testing.T) {
+	snk := newSink(t, func(int, http.ResponseWriter) int { return http.StatusServiceUnavailable })
+	s := newTestService(t, Options{Schedule: []time.Duration{20 * time.Millisecond}, Jitter: -1,
+		AttemptTimeout: 100 * time.Millisecond, CircuitThreshold: 2, CircuitCooldown: time.Minute})
+	for i := range 2 {
+		accept(t, s, event(`{"open":`+strconv.Itoa(i)+`}`, snk.URL))
+	}
+	eventually(t, 5*time.Second, "circuit open", func() bool { return destState(t, s, snk.URL) == "open" })
+	const n = 50
+	for i := range n {
+		accept(t, s, event(`{"i":`+strconv.Itoa(i)+`}`, snk.URL))
+	}
+	// The schedule lasts 2×100 ms + 20 ms; the circuit rests a minute.
+	eventually(t, 5*time.Second, "waiting deliveries dead-lettered while the circuit rests", func() bool {
+		st := s.Stats()
+		return st.Pending == 0 && st.Dead == n+2
+	})
+	if c := snk.Count(); c > 2+2 {
+		t.Fatalf("%d requests made; the resting circuit let more than its opening attempts through", c)
+	}
+	if st := destState(t, s, snk.URL); st != "open" {
+		t.Fatalf("circuit %s, want still open", st)
+	}
+	dead, _ := s.List("prod", "dead", "", 100)
+	if len(dead) != n+2 || !strings.Contains(dead[len(dead)-1].Reason+dead[0].Reason, "ran out") {
+		t.Fatalf("%d dead letters, want %d with the expiry reason", len(dead), n+2)
+	}
+}

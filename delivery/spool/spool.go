@@ -77,6 +77,14 @@ type Spool interface {
 	// rests the spool keeps nothing in memory for it beyond what a Lease
 	// asks for.
 	Rest(dest string, resting bool)
+	// Sweep dead-letters, with reason, up to max due and unleased
+	// deliveries of resting destinations whose retry schedule has run out
+	// at now (Expires not after now), and returns them. It is how a
+	// destination's backlog ends while its circuit keeps it from being
+	// leased: without it the backlog would grow for as long as the rest
+	// lasts. Call it about once a second; it reads only the queues whose
+	// earliest expiry has come.
+	Sweep(now time.Time, max int, reason string) ([]*Delivery, error)
 	// Expire removes dedupe records expired at now and dead letters older
 	// than deadBefore, up to max of each, and reports how many it removed.
 	Expire(now, deadBefore time.Time, max int) (int, error)
