@@ -37,6 +37,8 @@ const (
 	soakBad      = 50 // of each of slow, hang, failing
 	soakSlow     = 1500 * time.Millisecond
 	soakSchedule = "2s,5s,10s"
+	soakSample   = 10 * time.Second // how often RSS is read
+	soakWarmup   = 310 * time.Second
 )
 
 // soakSinks are the destinations: one listener each, one server.
@@ -212,7 +214,7 @@ func runSoak(c *config) error {
 	rssDone := make(chan struct{})
 	go func() { // RSS every 10 s through the soak
 		defer close(rssDone)
-		t := time.NewTicker(10 * time.Second)
+		t := time.NewTicker(soakSample)
 		defer t.Stop()
 		for {
 			select {
@@ -222,7 +224,7 @@ func runSoak(c *config) error {
 				if v, err := procStatus(gw.cmd.Process.Pid, "VmRSS:"); err == nil {
 					rss = append(rss, v)
 					m := gw.gauges("edgehook_spool_pending", "edgehook_spool_bytes", "go_memstats_heap_inuse_bytes")
-					fmt.Printf("  %3ds rss %6.1f MB  heap %6.1f MB  pending %7.0f  spool %6.1f MB\n", 10*len(rss),
+					fmt.Printf("  %3ds rss %6.1f MB  heap %6.1f MB  pending %7.0f  spool %6.1f MB\n", len(rss)*int(soakSample/time.Second),
 						mb(v), mb(int64(m[2])), m[0], mb(int64(m[1])))
 				}
 			}
@@ -280,14 +282,25 @@ func runSoak(c *config) error {
 		}
 		hi = max(hi, v)
 	}
-	flat := 0.0
-	if len(rss) > 6 {
-		flat = float64(rss[len(rss)-1])/float64(rss[6]) - 1 // the last sample against the one at one minute
+	// RSS flat: the spread of the samples after the warm-up. The warm-up
+	// is the time the failing and hanging destinations' circuits take to
+	// reach their longest rest (10 s doubled up to 5 min: 10+20+40+80+160
+	// s), after which their waiting backlogs, dead-lettered as their
+	// schedule runs out, stay level; before it RSS grows with them.
+	settle := min(int(soakWarmup/soakSample), len(rss)/2)
+	var wlo, whi int64
+	for i, v := range rss[settle:] {
+		if i == 0 || v < wlo {
+			wlo = v
+		}
+		whi = max(whi, v)
 	}
+	flat := float64(whi)/float64(max(wlo, 1)) - 1
 	bp99, sp99 := pct(baseLag, 0.99), pct(soakLag, 0.99)
 	fmt.Printf("healthy destinations' lag p99: baseline %v, soak %v (%.2fx)\n", bp99.Round(time.Millisecond), sp99.Round(time.Millisecond),
 		float64(sp99)/float64(max(bp99, 1)))
-	fmt.Printf("gateway RSS over the soak: %.1f to %.1f MB, last vs 1 min %+.1f%%\n", mb(lo), mb(hi), 100*flat)
+	fmt.Printf("gateway RSS over the soak: %.1f to %.1f MB; after the warm-up (%v) %.1f to %.1f MB, spread %+.1f%%\n",
+		mb(lo), mb(hi), time.Duration(settle)*soakSample, mb(wlo), mb(whi), 100*flat)
 	fmt.Printf("RESULT soak_rate=%.0f events=%d delivered=%d dead=%d pending=%d missing=%d dead_beyond_schedule=%d duplicates=%d lag_p99_ms_baseline=%.1f lag_p99_ms_soak=%.1f lag_ratio=%.2f rss_mb_min=%.1f rss_mb_max=%.1f rss_drift=%.3f\n",
 		rate, sent, delivered, len(dead), pending, missing, beyond, dups, ms(bp99), ms(sp99), float64(sp99)/float64(max(bp99, 1)),
 		mb(lo), mb(hi), flat)
