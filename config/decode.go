@@ -180,7 +180,7 @@ func DecodeConnection(raw []byte, id string) (*Connection, error) {
 	if c.Status != "" && c.Status != StatusDeleting {
 		return nil, invalidf("config: connection: status %q: only %q is known", c.Status, StatusDeleting)
 	}
-	if _, err := routesOf(c.Config); err != nil {
+	if _, err := routesOf(c.Config, nil, nil); err != nil {
 		return nil, err
 	}
 	return &c, nil

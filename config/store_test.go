@@ -168,7 +168,7 @@ func TestStoreConcurrentWritesKeepIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	var want []string
-	for _, r := range routesOfAll(c.Config) {
+	for _, r := range routesOfAll(c.Config, nil, nil) {
 		want = append(want, r.field+"/"+r.value+"/c1")
 	}
 	if got := f.routeKeys(); !reflect.DeepEqual(got, want) {

@@ -283,7 +283,8 @@ func (s *Server) enqueue(ctx *fasthttp.RequestCtx, j *job, env *config.Env, ig *
 	j.ev.Header = j.header
 	res, err := s.spool.Accept(&j.ev)
 	if err != nil {
-		if !errors.Is(err, delivery.ErrOverloaded) {
+		// The spool logs its own write failures, once (ErrUnavailable).
+		if !errors.Is(err, delivery.ErrOverloaded) && !errors.Is(err, delivery.ErrUnavailable) {
 			s.log.Error("gateway: spooling failed", "env", env.Name, "integration", ig.Name, "err", err)
 		}
 		overloaded(ctx, "spool unavailable, retry later")

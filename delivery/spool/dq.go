@@ -330,8 +330,12 @@ func (p *pebbleSpool) Rest(dest string, resting bool) {
 	p.unlockDQ(q)
 }
 
-// Next implements Spool.
+// Next implements Spool. A broken store has nothing due until it is
+// replaced.
 func (p *pebbleSpool) Next(dest string, now time.Time) time.Time {
+	if p.f.broken.Load() {
+		return now.Add(reopenEvery)
+	}
 	q := p.lockDQ(dest, false)
 	if q == nil {
 		return time.Time{}
@@ -344,6 +348,9 @@ func (p *pebbleSpool) Next(dest string, now time.Time) time.Time {
 
 // Destinations implements Spool.
 func (p *pebbleSpool) Destinations(now time.Time) []DestDue {
+	if p.f.broken.Load() {
+		return nil
+	}
 	p.dmu.Lock()
 	qs := make([]*dq, 0, len(p.dqs))
 	for _, q := range p.dqs {
