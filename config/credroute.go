@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -8,10 +9,12 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"hash"
 	"sync"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -118,4 +121,67 @@ func (s *Store) hasher(ctx context.Context) (*routeHasher, error) {
 	}
 	s.rh = newRouteHasher(key)
 	return s.rh, nil
+}
+
+// MigrateRoutes replaces the index entries of credential fields written
+// in clear (before they were hashed) by their hashed form, one connection
+// at a time, in transactions conditioned on the connection being
+// unchanged. It reports how many connections it rewrote; with nothing to
+// do it costs one read per integration whose provider has credential
+// fields.
+func (s *Store) MigrateRoutes(ctx context.Context) (int, error) {
+	if s.secretFields == nil {
+		return 0, nil
+	}
+	type conn struct{ env, integ, id string }
+	var todo []conn
+	err := s.walk(ctx, s.prefix+"/envs/", func(kv *mvccpb.KeyValue) error {
+		p := bytes.Split(bytes.TrimPrefix(kv.Key, []byte(s.prefix+"/envs/")), []byte("/"))
+		if len(p) != 3 || string(p[1]) != "integrations" {
+			return nil
+		}
+		var in Integration
+		if json.Unmarshal(kv.Value, &in) != nil {
+			return nil
+		}
+		for _, f := range s.credentialFields(in.Provider) {
+			pfx := string(appendRoutePrefix(nil, s.prefix, p[0], p[2], f, nil))
+			pfx = pfx[:len(pfx)-1]
+			resp, err := s.cli.Get(ctx, pfx, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+			if err != nil {
+				return fmt.Errorf("config: reading routes: %w", err)
+			}
+			for _, rk := range resp.Kvs {
+				tail := rk.Key[len(pfx):]
+				if _, hashed := setHash(routeValue(tail)); !hashed {
+					todo = append(todo, conn{string(p[0]), string(p[2]), string(tail[bytes.LastIndexByte(tail, '/')+1:])})
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, c := range todo {
+		err := s.retryConn(ctx, c.id, func(ctx context.Context) (bool, error) {
+			st, err := s.readConn(ctx, c.env, c.integ, c.id)
+			if err != nil || st.conn == nil {
+				return true, err
+			}
+			routes := st.routes()
+			txn, err := s.cli.Txn(ctx).If(s.unchanged(st)...).
+				Then(s.connOps(st, string(st.connKV.Value), routes)...).Commit()
+			if err != nil {
+				return false, fmt.Errorf("config: rewriting the routes of %q: %w", c.id, err)
+			}
+			return txn.Succeeded, nil
+		})
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }

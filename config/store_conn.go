@@ -200,7 +200,9 @@ func (s *Store) connOps(st *connState, val string, routes []route) []clientv3.Op
 	ops := []clientv3.Op{clientv3.OpPut(connKey(s.prefix, st.env, st.integ, st.id), val)}
 	for _, r := range routes {
 		want[r] = true
-		if !have[r] {
+		// A hashed entry is written again: the stored one may be the
+		// clear form from before hashing (plainCredentialRoutes).
+		if !have[r] || r.value[0] == '~' && len(r.value) == hashedLen {
 			ops = append(ops, clientv3.OpPut(routeKey(s.prefix, st.env, st.integ, r, st.id), ""))
 		}
 	}

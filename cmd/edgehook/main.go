@@ -19,6 +19,9 @@ commands:
                                           (post_connection_creation, pre_connection_deletion)
   deliveries ENV [-status dead|pending]   list dead or pending deliveries
   retry ENV DELIVERY_ID                   retry a dead delivery
+  secrets keygen ID                       print a key file line with a fresh key named ID
+  secrets reencrypt --etcd URL --secrets-key-file FILE
+                                          seal every stored secret with the file's first key
 
 Admin commands take --admin (EDGEHOOK_ADMIN_URL, default http://127.0.0.1:8081)
 and --admin-token (EDGEHOOK_ADMIN_TOKEN); -f - reads the JSON from stdin.
@@ -33,6 +36,8 @@ func main() {
 	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
 	case "serve":
 		err = serve(args)
+	case "secrets":
+		err = secretsCommand(args)
 	case "env", "integration", "connection", "deliveries", "retry", "hook":
 		err = adminCommand(cmd, args)
 	case "-h", "--help", "help":
