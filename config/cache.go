@@ -44,7 +44,8 @@ type CacheOptions struct {
 	// NumCounters is the number of admission counters (default 2^21,
 	// about ten times the entries MaxCost holds).
 	NumCounters int64
-	// FetchTimeout bounds one read-through fetch from etcd (default 5 s).
+	// FetchTimeout bounds one read-through fetch from etcd (default 1 s:
+	// a miss waits no longer before it answers 503).
 	// While the watch is broken after it was in force (an etcd outage) a
 	// fetch gets a tenth of it, so that a miss answers quickly.
 	FetchTimeout time.Duration
@@ -72,7 +73,7 @@ func (o CacheOptions) withDefaults() CacheOptions {
 		o.NumCounters = 1 << 21
 	}
 	if o.FetchTimeout <= 0 {
-		o.FetchTimeout = 5 * time.Second
+		o.FetchTimeout = time.Second
 	}
 	if o.StaleMax <= 0 {
 		o.StaleMax = 15 * time.Minute

@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/metadata"
 )
 
 const (
@@ -83,7 +85,11 @@ func (c *Cache) run(ctx context.Context, established chan struct{}) {
 		if errors.Is(err, rpctypes.ErrCompacted) {
 			fresh = true
 		}
-		c.log.Warn("config: cache watch interrupted; resuming", "err", err, "retry_in", delay,
+		level := slog.LevelWarn
+		if delay > minRetry { // logged when it broke; the retries are chatter
+			level = slog.LevelDebug
+		}
+		c.log.Log(ctx, level, "config: cache watch interrupted; resuming", "err", err, "retry_in", delay,
 			"resync", fresh, "serving_cached", c.serving.Load())
 		select {
 		case <-ctx.Done():
@@ -168,7 +174,10 @@ func (c *Cache) watch(ctx context.Context, from int64, fresh bool, onReady func(
 	if f := c.nextFrom.Swap(0); f > 0 {
 		from = f
 	}
-	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	// Its own gRPC stream (the client shares one per context metadata):
+	// etcd answers a progress request only when every watcher of the
+	// stream is synced, and another's must not silence this one.
+	wctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(clientv3.WithRequireLeader(ctx), "edgehook-stream", "config-cache"))
 	defer cancel()
 	c.mu.Lock()
 	c.watchCancel = cancel
@@ -176,6 +185,10 @@ func (c *Cache) watch(ctx context.Context, from int64, fresh bool, onReady func(
 	// From the revision itself, not the next: etcd answers progress
 	// requests only for watches that started at or before the current
 	// revision. Its events are skipped (handle).
+	// Watch itself waits while etcd is unreachable; it must not outlast
+	// the silence that ends a watch.
+	guard := time.AfterFunc(silentBeats*c.opts.Heartbeat, cancel)
+	defer guard.Stop()
 	wch := c.cli.Watch(wctx, c.prefix+"/", clientv3.WithPrefix(), clientv3.WithRev(from), clientv3.WithCreatedNotify())
 	tick := time.NewTicker(c.opts.Heartbeat)
 	defer tick.Stop()
@@ -188,6 +201,7 @@ func (c *Cache) watch(ctx context.Context, from int64, fresh bool, onReady func(
 				return errWatchClosed
 			}
 			last = time.Now()
+			guard.Stop()
 			if err := c.handle(resp, from, fresh, onReady); err != nil {
 				return err
 			}

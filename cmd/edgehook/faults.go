@@ -6,6 +6,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
 
 	"github.com/edgehook/edgehook/config"
 	"github.com/edgehook/edgehook/gateway"
@@ -99,7 +100,8 @@ func (ff *faultFlags) etcdClient(endpoints []string, embedded bool) (*clientv3.C
 		return nil, err
 	}
 	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, TLS: tls,
-		Username: ff.etcdUser, Password: ff.etcdPassword, Logger: nil})
+		Username: ff.etcdUser, Password: ff.etcdPassword, Logger: nil,
+		DialOptions: []grpc.DialOption{config.ReconnectFast()}})
 	if err != nil {
 		return nil, fmt.Errorf("serve: etcd client: %w", err)
 	}

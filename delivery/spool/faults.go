@@ -148,6 +148,11 @@ type reopener struct {
 // reopenEvery is how often recovery checks the disk and retries an open.
 const reopenEvery = 500 * time.Millisecond
 
+// reopenRoom is the free space recovery waits for before it reopens the
+// store: enough for the WAL of the deliveries that then complete and free
+// space. Appends still keep MinFree free (admit).
+const reopenRoom = 4 << 20
+
 // reopenGrace bounds how long recovery waits for calls still inside the
 // broken store; Pebble may never return a commit that was queued behind
 // the one that failed.
@@ -185,13 +190,18 @@ func (r *reopener) recoverFrom(f *faults) {
 	r.mu.Unlock()
 	defer r.done.Done()
 	old.retire(reopenGrace)
-	for {
+	need := int64(reopenRoom)
+	for waited := false; ; {
 		select {
 		case <-r.quit:
 			return
 		case <-time.After(reopenEvery):
 		}
-		if !old.disk.roomFor(r.o.MinFree + memTableSize) {
+		if avail, ok := old.disk.roomFor(need); !ok {
+			if !waited {
+				r.o.Logger.Warn("spool: waiting for free disk space to reopen the store", "need_bytes", need, "free_bytes", avail)
+				waited = true
+			}
 			continue
 		}
 		r.mu.Lock()

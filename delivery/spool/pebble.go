@@ -397,10 +397,11 @@ func (s *diskSpace) free() (int64, error) {
 	return int64(u.AvailBytes), nil
 }
 
-// roomFor reports whether the disk has n bytes free now, or cannot tell.
-func (s *diskSpace) roomFor(n int64) bool {
+// roomFor reports whether the disk has n bytes free now, or cannot tell,
+// and what it has.
+func (s *diskSpace) roomFor(n int64) (int64, bool) {
 	avail, err := s.free()
-	return err != nil || avail >= n
+	return avail, err != nil || avail >= n
 }
 
 // room reports whether n more bytes leave at least minFree free.
