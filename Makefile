@@ -86,7 +86,8 @@ FUZZ := ./matchers/:FuzzHeader ./matchers/:FuzzPathText \
 	./plugins/xero/:FuzzVerify ./plugins/xero/:FuzzRoute \
 	./plugins/zendesk/:FuzzVerify ./plugins/zendesk/:FuzzRoute \
 	./plugins/zoom/:FuzzVerify ./plugins/zoom/:FuzzRoute \
-	./delivery/spool/:FuzzDecodeDelivery ./internal/jsonx/:FuzzAppendString
+	./delivery/spool/:FuzzDecodeDelivery ./internal/jsonx/:FuzzAppendString \
+	./gateway/:FuzzIngress
 fuzz:
 	@for t in $(FUZZ); do \
 		echo "fuzz $$t"; \

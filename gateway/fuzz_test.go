@@ -83,7 +83,7 @@ func exchange(addr string, raw []byte) (int, error) {
 		return 0, err
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(2 * time.Second))
+	c.SetDeadline(time.Now().Add(500 * time.Millisecond))
 	if _, err := c.Write(raw); err != nil {
 		return 0, nil
 	}
