@@ -122,6 +122,12 @@ type Cache struct {
 	stop context.CancelFunc
 	done chan struct{}
 
+	// Counters (Stats), apart from the fields above so that lookups
+	// counting them do not share their cache line.
+	_      [64]byte
+	hits   atomic.Int64
+	misses atomic.Int64
+
 	// Test hooks.
 	fetches      atomic.Int64
 	resyncs      atomic.Int64

@@ -147,7 +147,14 @@ func hasConn(cs []*Conn, id string) bool {
 // hit returns the cached entry for k, if the cache is in force.
 func (c *Cache) hit(k []byte) (*entry, bool) {
 	if !c.serving.Load() {
+		c.misses.Add(1)
 		return nil, false
 	}
-	return c.rc.Get(k)
+	e, ok := c.rc.Get(k)
+	if ok {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
+	return e, ok
 }

@@ -55,6 +55,11 @@ func (s *Server) serveAdmin(ctx *fasthttp.RequestCtx) {
 		pprofhandler.PprofHandler(ctx)
 		return
 	}
+	c, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	if s.topRoute(c, ctx, path) {
+		return
+	}
 	seg, ok := adminPath(path)
 	if !ok {
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such route")
@@ -67,8 +72,6 @@ func (s *Server) serveAdmin(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set("Retry-After", "1")
 		return
 	}
-	c, cancel := context.WithTimeout(s.ctx, 10*time.Second)
-	defer cancel()
 	s.route(c, ctx, seg)
 }
 
@@ -114,7 +117,7 @@ func adminPath(p string) ([]string, bool) {
 
 func (s *Server) route(c context.Context, ctx *fasthttp.RequestCtx, seg []string) {
 	m := string(ctx.Method())
-	if s.hookRoute(c, ctx, seg, m) {
+	if s.hookRoute(c, ctx, seg, m) || s.inspectRoute(c, ctx, seg, m) {
 		return
 	}
 	switch {
@@ -134,7 +137,7 @@ func (s *Server) route(c context.Context, ctx *fasthttp.RequestCtx, seg []string
 	case len(seg) == 4 && seg[1] == "deliveries" && seg[3] == "retry" && m == fasthttp.MethodPost:
 		s.retryDelivery(ctx, seg[0], seg[2])
 	case len(seg) == 2 && seg[1] == "sync-notifications":
-		writeError(ctx, fasthttp.StatusNotImplemented, "not_implemented", "sync notifications are not available yet")
+		s.syncNotification(c, ctx, seg[0])
 	default:
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such route")
 	}
@@ -263,7 +266,7 @@ func (s *Server) listDeliveries(ctx *fasthttp.RequestCtx, env string) {
 	if l := ctx.QueryArgs().GetUintOrZero("limit"); l > 0 && l <= 1000 {
 		limit = l
 	}
-	list, err := s.spool.List(env, status, limit)
+	list, err := s.spool.List(env, status, string(ctx.QueryArgs().Peek("after")), limit)
 	if err != nil {
 		s.adminError(ctx, err)
 		return

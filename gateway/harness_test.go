@@ -112,6 +112,7 @@ func startGateway(t testing.TB, endpoints []string, o gwOpts) *testGateway {
 			}
 			return e.Secret, nil
 		},
+		AppURLs: func(env, integ, conn string) ([]string, error) { return cache.AppURLs(ctx, env, integ, conn) },
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/edgehook/edgehook/config"
 	"github.com/edgehook/edgehook/delivery"
@@ -43,13 +45,20 @@ type Admin interface {
 	// CaptureSecret stores a secret a handshake delivered as the
 	// integration's webhook_secret, unless it has one (config.ErrSecretSet).
 	CaptureSecret(ctx context.Context, env, integ, secret string) error
+	// The lists of SPEC §5, in name order, up to limit after the name
+	// after.
+	ListEnvironments(ctx context.Context, after string, limit int) ([]config.Named[*config.Environment], error)
+	ListIntegrations(ctx context.Context, env, after string, limit int) ([]config.Named[*config.Integration], error)
+	ListConnections(ctx context.Context, env, integ, after string, limit int) ([]config.Named[*config.Connection], error)
 }
 
 // Spooler accepts events durably and answers the delivery admin calls;
 // *delivery.Service implements it.
 type Spooler interface {
 	Accept(ev *delivery.Event) (delivery.Result, error)
-	List(env, status string, limit int) ([]delivery.Info, error)
+	List(env, status, after string, limit int) ([]delivery.Info, error)
+	Get(env, id string) (*delivery.Detail, error)
+	Destinations() ([]delivery.DestInfo, error)
 	Retry(env, id string) error
 	Ready() bool
 }
@@ -83,6 +92,12 @@ type Options struct {
 	Metrics fasthttp.RequestHandler
 	// Extra serves admin paths no other route claims (the demo sink).
 	Extra map[string]fasthttp.RequestHandler
+	// Tracer records the ingress spans (SPEC §10); nil: tracing off, and
+	// no span is made.
+	Tracer trace.Tracer
+	// Registerer receives the ingress metrics families; nil: they are
+	// kept but not exposed.
+	Registerer prometheus.Registerer
 }
 
 // Server is one gateway: the ingress and admin fasthttp servers over shared
@@ -94,6 +109,8 @@ type Server struct {
 	spool     Spooler
 	secrets   func(providerID string) []string
 	log       *slog.Logger
+	tracer    trace.Tracer
+	metrics   *metrics
 	ingress   *fasthttp.Server
 	adminSrv  *fasthttp.Server
 	listening atomic.Bool
@@ -114,7 +131,8 @@ func New(opts Options, cfg Lookups, admin Admin, spool Spooler, secretFields fun
 		opts.EtcdHealthy = func() bool { return true }
 	}
 	opts = opts.withDefaults()
-	s := &Server{opts: opts, cfg: cfg, admin: admin, spool: spool, secrets: secretFields, log: opts.Logger}
+	s := &Server{opts: opts, cfg: cfg, admin: admin, spool: spool, secrets: secretFields, log: opts.Logger,
+		tracer: opts.Tracer, metrics: newMetrics(opts.Registerer)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.ingress = s.listener(s.serveIngress, "edgehook", int(opts.MaxBody), s.ingressHeader)
 	s.ingress.NoDefaultDate = true
@@ -205,7 +223,8 @@ func (s *Server) UnknownCredentials() int64 { return s.unknown.Load() }
 // transportError answers requests fasthttp rejects before the handler: a
 // header over MaxHeaderBytes is 431, a read that timed out 408, an
 // oversized body 413 (or what the handler would answer first, for an
-// unknown integration), anything else unparseable 400.
+// unknown integration), anything else unparseable 400. Such a request
+// counts under the provider "unknown": its route was not read.
 func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 	var small *fasthttp.ErrSmallBuffer
 	var ne net.Error
@@ -223,6 +242,7 @@ func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 	default:
 		writeError(ctx, fasthttp.StatusBadRequest, "bad_request", "malformed HTTP request")
 	}
+	s.metrics.request(unknownProvider, outcomeOf(ctx.Response.StatusCode()), time.Since(ctx.Time()))
 }
 
 type fasthttpLogger struct{ l *slog.Logger }

@@ -14,12 +14,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.opentelemetry.io/otel"
 
 	"github.com/edgehook/edgehook/config"
 	"github.com/edgehook/edgehook/delivery"
 	"github.com/edgehook/edgehook/gateway"
 	"github.com/edgehook/edgehook/hooks"
+	"github.com/edgehook/edgehook/internal/telemetry"
 	"github.com/edgehook/edgehook/plugins"
 	"github.com/edgehook/edgehook/provider"
 )
@@ -112,6 +115,8 @@ type gatewayProc struct {
 	svc    *delivery.Service
 	hooks  *hooks.Worker
 	gw     *gateway.Server
+	trace  *telemetry.Tracing   // nil: tracing off
+	reg    *prometheus.Registry // edgehook's own metrics
 	closed []func() error
 }
 
@@ -158,6 +163,10 @@ func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logge
 	if err := os.MkdirAll(fl.dataDir, 0o700); err != nil {
 		return fmt.Errorf("serve: data dir: %w", err)
 	}
+	if err := p.startTracing(ctx, log); err != nil {
+		return err
+	}
+	p.reg = prometheus.NewRegistry()
 	endpoints := splitList(fl.etcd)
 	if len(endpoints) == 0 {
 		if p.emb, err = config.StartEmbeddedWith(filepath.Join(fl.dataDir, "etcd"), fl.faults.embedded(fl.embeddedListen)); err != nil {
@@ -185,6 +194,7 @@ func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logge
 		return fmt.Errorf("serve: config watch: %w", err)
 	}
 	p.closed = append(p.closed, func() error { p.cache.Close(); return nil })
+	registerCache(p.reg, p.cache)
 	if n, err := store.MigrateRoutes(ctx); err != nil {
 		log.Warn("serve: hashing credential routing values written in clear", "err", err)
 	} else if n > 0 {
@@ -193,6 +203,7 @@ func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logge
 	if err := p.startHooks(ctx, fl, store, log); err != nil {
 		return err
 	}
+	registerHooks(p.reg, p.hooks)
 	p.svc, err = delivery.New(delivery.Options{
 		Dir:             filepath.Join(fl.dataDir, "spool"),
 		Workers:         fl.workers,
@@ -200,7 +211,10 @@ func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logge
 		AttemptTimeout:  fl.attemptTimeout,
 		AllowPrivate:    fl.allowPrivate,
 		Secret:          p.envSecret,
+		AppURLs:         p.appURLs,
 		Logger:          log,
+		Tracer:          p.trace.Tracer(),
+		Registerer:      p.reg,
 		MaxBytes:        fl.faults.spoolMaxBytes,
 		MinFree:         max(fl.faults.spoolMinFree, 1), // 0: none
 		ShutdownTimeout: fl.faults.shutdownTimeout,
@@ -218,7 +232,9 @@ func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logge
 		AdminHostCheck: isLoopback(fl.adminListen),
 		Logger:         log,
 		EtcdHealthy:    etcdOK.Load,
-		Metrics:        metricsHandler(),
+		Metrics:        metricsHandler(p.reg),
+		Tracer:         p.trace.Tracer(),
+		Registerer:     p.reg,
 	}
 	fl.faults.gatewayLimits(&opts)
 	if fl.demo {
@@ -256,6 +272,28 @@ func (p *gatewayProc) listen(ctx context.Context, fl *serveFlags, store *config.
 	return nil
 }
 
+// startTracing installs the OpenTelemetry SDK when the OTEL_* variables
+// name an endpoint (SPEC §10); its shutdown, which exports the last
+// spans, runs after everything else has stopped.
+func (p *gatewayProc) startTracing(ctx context.Context, log *slog.Logger) error {
+	tr, err := telemetry.FromEnv(ctx)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if tr == nil {
+		return nil
+	}
+	p.trace = tr
+	otel.SetErrorHandler(telemetry.ErrorHandler{Log: log})
+	p.closed = append(p.closed, func() error {
+		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return tr.Shutdown(c)
+	})
+	log.Info("tracing on: spans exported by OTLP", "protocol", tr.Protocol())
+	return nil
+}
+
 // startHooks starts the lifecycle hook task worker (SPEC §9).
 func (p *gatewayProc) startHooks(ctx context.Context, fl *serveFlags, store *config.Store, log *slog.Logger) error {
 	var err error
@@ -284,6 +322,11 @@ func (p *gatewayProc) envSecret(env string) (string, error) {
 		return "", err
 	}
 	return e.Secret, nil
+}
+
+// appURLs returns where a sync webhook about a connection goes (SPEC §8).
+func (p *gatewayProc) appURLs(env, integ, conn string) ([]string, error) {
+	return p.cache.AppURLs(context.Background(), env, integ, conn)
 }
 
 // watchEtcd keeps a flag saying whether etcd answered within the last probe.

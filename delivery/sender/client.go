@@ -177,7 +177,7 @@ type Request struct {
 type Outcome struct {
 	Status     int           // the reply's status, 0 when none came
 	RetryAfter time.Duration // from a Retry-After reply header, 0 when none
-	Reply      []byte        // the reply body, with Request.WantReply
+	Reply      []byte        // the reply body, with Request.WantReply; nil when over MaxReply
 	Err        error         // transport error, or ErrNotSent
 }
 
@@ -259,14 +259,15 @@ func (c *Client) send(h *host, r *Request, ts int64, sig Signatures) Outcome {
 	}
 	err := h.hc.DoTimeout(req, resp, c.o.Timeout)
 	o := Outcome{Status: resp.StatusCode()}
-	if errors.Is(err, fasthttp.ErrBodyTooLarge) && o.Status != 0 {
+	tooLarge := errors.Is(err, fasthttp.ErrBodyTooLarge) && o.Status != 0
+	if tooLarge {
 		err = nil // the status is what counts; the body is not read
 	}
 	if err != nil {
 		return Outcome{Err: err}
 	}
 	o.RetryAfter = ParseRetryAfter(resp.Header.Peek("Retry-After"), time.Unix(ts, 0))
-	if r.WantReply {
+	if r.WantReply && !tooLarge {
 		o.Reply = bytes.Clone(resp.Body())
 	}
 	return o

@@ -211,6 +211,9 @@ func (r *reopener) recoverFrom(f *faults) {
 		}
 		p, err := openStore(r.o, r.recoverFrom, old.leaseSeq.Load())
 		if err == nil {
+			for _, dest := range old.restingDests() { // the scheduler told the old store
+				p.Rest(dest, true)
+			}
 			r.cur.Store(p)
 			r.o.MaxBytes = p.o.MaxBytes
 		}
@@ -271,6 +274,11 @@ func (r *reopener) List(env string, status Status, after string, limit int) ([]*
 func (r *reopener) Next(dest string, now time.Time) time.Time { return r.cur.Load().Next(dest, now) }
 func (r *reopener) Destinations(now time.Time) []DestDue      { return r.cur.Load().Destinations(now) }
 func (r *reopener) Rest(dest string, resting bool)            { r.cur.Load().Rest(dest, resting) }
+func (r *reopener) Pending(dest string) int64                 { return r.cur.Load().Pending(dest) }
+
+func (r *reopener) Sweep(now time.Time, max int, reason string) ([]*Delivery, error) {
+	return r.cur.Load().Sweep(now, max, reason)
+}
 
 func (r *reopener) Expire(now, deadBefore time.Time, max int) (int, error) {
 	return r.cur.Load().Expire(now, deadBefore, max)

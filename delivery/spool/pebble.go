@@ -90,6 +90,9 @@ type pebbleSpool struct {
 
 	dmu sync.Mutex
 	dqs map[string]*dq
+	// resting are the destinations told to rest, whether or not their
+	// queue state exists now (it goes when their queue empties).
+	resting map[string]bool
 
 	keyLocks  keyLocks // dedupe keys being checked and written
 	bodyLocks [64]sync.Mutex
@@ -124,7 +127,7 @@ func openStore(o Options, onBreak func(*faults), leaseFrom uint64) (*pebbleSpool
 		return nil, fmt.Errorf("spool: opening %s: %w", o.Dir, err)
 	}
 	p := &pebbleSpool{o: o, db: db, log: o.Logger, filter: newDedupeFilter(), loaded: make(chan struct{}),
-		dqs: map[string]*dq{}, f: f}
+		dqs: map[string]*dq{}, resting: map[string]bool{}, f: f}
 	p.leaseSeq.Store(leaseFrom)
 	p.keyLocks.m = map[string]chan struct{}{}
 	p.disk = diskSpace{fs: o.FS, dir: o.Dir}
