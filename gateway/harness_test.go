@@ -47,6 +47,7 @@ type testGateway struct {
 type gwOpts struct {
 	schedule        []time.Duration
 	maxPending      int
+	maxBytes        int64 // the spool's byte budget; 1 GiB
 	maxBody         int64
 	adminToken      string
 	workers         int           // delivery pool; 64
@@ -104,6 +105,8 @@ func startGateway(t testing.TB, endpoints []string, o gwOpts) *testGateway {
 		CircuitCooldown: o.circuitCooldown,
 		AllowPrivate:    true,
 		MaxPending:      o.maxPending,
+		MaxBytes:        o.maxBytes,
+		MinFree:         1,
 		Logger:          log,
 		Secret: func(env string) (string, error) {
 			e, err := cache.Environment(ctx, []byte(env))

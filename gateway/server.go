@@ -235,10 +235,9 @@ func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 		writeError(ctx, fasthttp.StatusRequestTimeout, "timeout", "request not received in time")
 		ctx.SetConnectionClose()
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		if !s.knownIntegration(ctx) {
-			return
+		if s.knownIntegration(ctx) { // else it answered as the handler would
+			writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", "request body exceeds the maximum size")
 		}
-		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", "request body exceeds the maximum size")
 	default:
 		writeError(ctx, fasthttp.StatusBadRequest, "bad_request", "malformed HTTP request")
 	}

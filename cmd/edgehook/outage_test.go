@@ -105,6 +105,10 @@ func TestEtcdOutage(t *testing.T) {
 	if st != 200 || json.Unmarshal(body, &v) != nil || v.Watch.InForce || v.Etcd {
 		t.Fatalf("/readyz?verbose=1 during the outage: %d %s; want 200 showing the outage", st, body)
 	}
+	st, body = get("http://" + b.admin + "/metrics")
+	if st != 200 || !strings.Contains(string(body), "\nedgehook_etcd_up 0\n") || strings.Contains(string(body), "\nedgehook_config_stale_seconds 0\n") {
+		t.Fatalf("/metrics during the outage: %d; want edgehook_etcd_up 0 and edgehook_config_stale_seconds above 0", st)
+	}
 	sink.waitAll(t, acked, 30*time.Second)
 
 	// etcd returns with the first gateway.

@@ -241,6 +241,7 @@ func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logge
 		opts.Extra = map[string]fasthttpHandler{demoSinkPath: demoSink(log)}
 	}
 	p.gw = gateway.New(opts, p.cache, store, p.svc, reg.SecretConfigFields)
+	registerFaults(p.reg, etcdOK.Load, p.cache, p.gw.UnknownCredentials)
 	return p.listen(ctx, fl, store, log)
 }
 
