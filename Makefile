@@ -93,7 +93,8 @@ FUZZ := ./matchers/:FuzzHeader ./matchers/:FuzzPathText \
 	./plugins/zoom/:FuzzVerify ./plugins/zoom/:FuzzRoute \
 	./delivery/spool/:FuzzDecodeDelivery ./internal/jsonx/:FuzzAppendString \
 	./internal/telemetry/:FuzzParseTraceParent \
-	./delivery/:FuzzRunnerReply ./gateway/:FuzzSyncNotification
+	./delivery/:FuzzRunnerReply ./gateway/:FuzzSyncNotification \
+	./gateway/:FuzzIngress
 fuzz:
 	@for t in $(FUZZ); do \
 		echo "fuzz $$t"; \

@@ -63,5 +63,11 @@ type Result struct {
 // nothing is spooled.
 var ErrOverloaded = errors.New("delivery: spool saturated")
 
+// ErrUnavailable is returned by Accept while the spool cannot write (a
+// write failed: a full disk, an I/O error; it reopens itself when the disk
+// has room). The gateway answers 503 with Retry-After; nothing was
+// spooled. It is spool.ErrUnavailable.
+var ErrUnavailable = spool.ErrUnavailable
+
 // ErrNotFound is returned for an unknown delivery id.
 var ErrNotFound = errors.New("delivery: not found")

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +24,10 @@ import (
 const Masked = "********"
 
 func (s *Server) serveAdmin(ctx *fasthttp.RequestCtx) {
+	if s.opts.AdminHostCheck && !loopbackHost(ctx.Host()) {
+		writeError(ctx, fasthttp.StatusForbidden, "forbidden", "the admin API answers only requests addressed to a loopback host")
+		return
+	}
 	path := string(ctx.Path())
 	switch path {
 	case "/healthz":
@@ -59,7 +65,30 @@ func (s *Server) serveAdmin(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such route")
 		return
 	}
+	// Configuration writes need etcd; while it is known down they answer
+	// at once rather than after the request's timeout.
+	if (ctx.IsPut() || ctx.IsDelete() || strings.Contains(path, "/hooks/")) && !s.opts.EtcdHealthy() {
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "unavailable", "the configuration store is unavailable; retry later")
+		ctx.Response.Header.Set("Retry-After", "1")
+		return
+	}
 	s.route(c, ctx, seg)
+}
+
+// loopbackHost reports whether a Host header names this machine's
+// loopback: localhost or a loopback address, with any port. A page served
+// from elsewhere that rebinds its name to 127.0.0.1 sends its own name.
+func loopbackHost(host []byte) bool {
+	h := string(host)
+	if hp, _, err := net.SplitHostPort(h); err == nil {
+		h = hp
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.IsLoopback()
 }
 
 // authorized checks the bearer token in constant time.

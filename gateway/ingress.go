@@ -145,7 +145,11 @@ func (s *Server) configError(ctx *fasthttp.RequestCtx, err error, what string) {
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", "unknown "+what)
 		return
 	}
-	s.log.Error("gateway: configuration lookup failed", "what", what, "err", err)
+	if errors.Is(err, config.ErrOutage) { // the cache reports the outage itself, once
+		s.log.Debug("gateway: configuration lookup failed during an etcd outage", "what", what, "err", err)
+	} else {
+		s.log.Error("gateway: configuration lookup failed", "what", what, "err", err)
+	}
 	overloaded(ctx, "configuration unavailable")
 }
 
@@ -321,9 +325,21 @@ func (j *job) addUnmatched(env *config.Env, part int) {
 }
 
 func (s *Server) enqueue(ctx *fasthttp.RequestCtx, j *job, env *config.Env, ig *config.Integ) {
-	j.addTargets(env, ig.Syncs)
-	if len(j.conns) == 0 {
-		s.log.Debug("gateway: unmatched event", "env", env.Name, "integration", ig.Name, "dropped", env.DropUnmatched)
+	// Where the routing value is the credential (Streak's token), an
+	// event no connection has was authenticated by nothing: it is
+	// answered like a known one, counted and dropped, whatever the
+	// environment's unmatched policy (SPEC §3, §7). The value is never
+	// logged.
+	credential := !j.rt.ByID && ig.Credential(j.rt.Field)
+	switch {
+	case credential && len(j.conns) == 0:
+		s.unknown.Add(1)
+		s.log.Debug("gateway: unknown routing credential; event dropped", "env", env.Name, "integration", ig.Name)
+	default:
+		j.addTargets(env, ig.Syncs)
+		if len(j.conns) == 0 {
+			s.log.Debug("gateway: unmatched event", "env", env.Name, "integration", ig.Name, "dropped", env.DropUnmatched)
+		}
 	}
 	j.ev = delivery.Event{
 		Env:         env.Name,
@@ -343,7 +359,8 @@ func (s *Server) enqueue(ctx *fasthttp.RequestCtx, j *job, env *config.Env, ig *
 	res, err := s.spool.Accept(&j.ev)
 	endSpan(sp)
 	if err != nil {
-		if !errors.Is(err, delivery.ErrOverloaded) {
+		// The spool logs its own write failures, once (ErrUnavailable).
+		if !errors.Is(err, delivery.ErrOverloaded) && !errors.Is(err, delivery.ErrUnavailable) {
 			s.log.Error("gateway: spooling failed", "env", env.Name, "integration", ig.Name, "err", err)
 		}
 		overloaded(ctx, "spool unavailable, retry later")
@@ -354,7 +371,7 @@ func (s *Server) enqueue(ctx *fasthttp.RequestCtx, j *job, env *config.Env, ig *
 		j.outcome = outcomeDuplicate
 	} else {
 		j.outcome = outcomeAccepted
-		s.metrics.routedEvent(ig.Provider, j.routeResult(env))
+		s.metrics.routedEvent(ig.Provider, j.routeResult(env, credential))
 	}
 	if a, ok := ig.Instance.(provider.Acker); ok {
 		j.reply = provider.Reply{}
@@ -365,9 +382,12 @@ func (s *Server) enqueue(ctx *fasthttp.RequestCtx, j *job, env *config.Env, ig *
 	}
 	j.resp = append(j.resp[:0], `{"id":`...)
 	j.resp = jsonx.AppendString(j.resp, res.ID)
-	if res.Duplicate {
+	switch {
+	case res.Duplicate:
 		j.resp = append(j.resp, `,"duplicate":true}`...)
-	} else {
+	case credential: // the same for a known and an unknown credential
+		j.resp = append(j.resp, '}')
+	default:
 		j.resp = append(j.resp, `,"connections":`...)
 		j.resp = strconv.AppendInt(j.resp, int64(len(j.conns)), 10)
 		j.resp = append(j.resp, '}')
@@ -376,12 +396,13 @@ func (s *Server) enqueue(ctx *fasthttp.RequestCtx, j *job, env *config.Env, ig *
 	ctx.SetBody(j.resp)
 }
 
-// routeResult classifies an accepted event's routing.
-func (j *job) routeResult(env *config.Env) routeResult {
+// routeResult classifies an accepted event's routing; an unknown routing
+// credential is always dropped.
+func (j *job) routeResult(env *config.Env, credential bool) routeResult {
 	switch {
 	case len(j.conns) > 0:
 		return routedMatched
-	case env.DropUnmatched:
+	case env.DropUnmatched || credential:
 		return routedUnmatchedDropped
 	}
 	return routedUnmatchedForwarded

@@ -26,6 +26,9 @@ commands:
   delivery ENV DELIVERY_ID                show a pending or dead delivery with its attempts
   destinations                            list destinations: circuit state, pending, in flight, last error
   sync-notify ENV -f FILE                 post a sync webhook body for the environment's app
+  secrets keygen ID                       print a key file line with a fresh key named ID
+  secrets reencrypt --etcd URL --secrets-key-file FILE
+                                          seal every stored secret with the file's first key
 
 Admin commands take --admin (EDGEHOOK_ADMIN_URL, default http://127.0.0.1:8081)
 and --admin-token (EDGEHOOK_ADMIN_TOKEN); -f - reads the JSON from stdin.
@@ -40,6 +43,8 @@ func main() {
 	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
 	case "serve":
 		err = serve(args)
+	case "secrets":
+		err = secretsCommand(args)
 	case "env", "integration", "connection", "deliveries", "retry", "hook", "delivery", "destinations", "sync-notify":
 		err = adminCommand(cmd, args)
 	case "-h", "--help", "help":

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
@@ -52,4 +54,33 @@ func registerHooks(reg prometheus.Registerer, w *hooks.Worker) {
 		Name: "edgehook_hook_failures_total",
 		Help: "Failed lifecycle hook attempts on this instance.",
 	}, func() float64 { return float64(w.HookFailures()) }))
+}
+
+// registerFaults exposes what SPEC §11 says an operator sees of an etcd
+// outage and of unknown routing credentials: whether etcd answers, how
+// long the config cache has served entries without a watch, and the
+// events dropped for a credential no connection has.
+func registerFaults(reg prometheus.Registerer, etcdUp func() bool, c *config.Cache, unknown func() int64) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edgehook_etcd_up",
+			Help: "1 while this instance's etcd client answers, 0 during an outage."},
+			func() float64 {
+				if etcdUp() {
+					return 1
+				}
+				return 0
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edgehook_config_stale_seconds",
+			Help: "How long the config cache has served last known good entries without its etcd watch; 0 while the watch is in force."},
+			func() float64 {
+				st := c.Status()
+				if st.StaleSince.IsZero() {
+					return 0
+				}
+				return time.Since(st.StaleSince).Seconds()
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "edgehook_unknown_credentials_total",
+			Help: "Events whose routing credential (Streak's token) no connection has: answered alike, dropped."},
+			func() float64 { return float64(unknown()) }),
+	)
 }

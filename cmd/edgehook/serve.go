@@ -35,6 +35,7 @@ type serveFlags struct {
 	workers                                                    int
 	attemptTimeout, hookLeaseTTL, hookBackoff                  time.Duration
 	allowPrivate, demo                                         bool
+	faults                                                     faultFlags
 }
 
 func parseServe(args []string) (*serveFlags, error) {
@@ -60,7 +61,11 @@ func parseServe(args []string) (*serveFlags, error) {
 	for _, n := range []string{"max-body", "workers", "attempt-timeout", "hook-lease-ttl", "hook-backoff", "allow-private-destinations", "demo"} {
 		f.fromEnv(n)
 	}
+	s.faults.register(f)
 	if err := f.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := s.faults.check(); err != nil {
 		return nil, err
 	}
 	if s.adminToken == "" && !isLoopback(s.adminListen) {
@@ -130,8 +135,24 @@ func serve(args []string) error {
 		return err
 	}
 	<-ctx.Done()
-	log.Info("shutting down")
+	stop() // a second signal ends the process at once
+	p.drain(fl.faults.shutdownDelay, log)
 	return nil
+}
+
+// drain is the first half of the shutdown of SPEC §11: /readyz answers
+// 503 at once, and after delay the listeners close, once the requests in
+// flight have finished and their spool writes completed. close (deferred
+// by serve) then gives the delivery attempts in flight until
+// --shutdown-timeout; those still running stay pending on disk.
+func (p *gatewayProc) drain(delay time.Duration, log *slog.Logger) {
+	log.Info("shutting down: draining", "delay", delay)
+	p.gw.Drain()
+	time.Sleep(delay)
+	if err := p.gw.Shutdown(); err != nil {
+		log.Warn("shutdown: listeners", "err", err)
+	}
+	log.Info("shutting down: listeners closed")
 }
 
 func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logger) error {
@@ -148,42 +169,55 @@ func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logge
 	p.reg = prometheus.NewRegistry()
 	endpoints := splitList(fl.etcd)
 	if len(endpoints) == 0 {
-		if p.emb, err = config.StartEmbedded(filepath.Join(fl.dataDir, "etcd"), fl.embeddedListen); err != nil {
+		if p.emb, err = config.StartEmbeddedWith(filepath.Join(fl.dataDir, "etcd"), fl.faults.embedded(fl.embeddedListen)); err != nil {
 			return fmt.Errorf("serve: embedded etcd: %w", err)
 		}
 		p.closed = append(p.closed, func() error { p.emb.Close(); return nil })
 		endpoints = p.emb.Endpoints()
 	}
-	if p.cli, err = clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: nil}); err != nil {
-		return fmt.Errorf("serve: etcd client: %w", err)
+	if p.cli, err = fl.faults.etcdClient(endpoints, p.emb != nil); err != nil {
+		return err
 	}
 	p.closed = append(p.closed, p.cli.Close)
 	reg, err := provider.NewRegistry(plugins.All())
 	if err != nil {
 		return err
 	}
-	store := config.NewStore(p.cli, fl.prefix, reg.Provision)
-	p.cache = config.NewCache(p.cli, fl.prefix, reg.Provision, config.CacheOptions{Logger: log})
+	sealer, err := fl.faults.sealer()
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	store := config.NewStore(p.cli, fl.prefix, reg.Provision, config.WithSecretFields(reg.SecretConfigFields), config.WithSealer(sealer))
+	p.cache = config.NewCache(p.cli, fl.prefix, reg.Provision, config.CacheOptions{Logger: log,
+		StaleMax: fl.faults.staleConfigMax, SecretFields: reg.SecretConfigFields, Sealer: sealer})
 	if err := p.cache.Start(ctx); err != nil {
 		return fmt.Errorf("serve: config watch: %w", err)
 	}
 	p.closed = append(p.closed, func() error { p.cache.Close(); return nil })
 	registerCache(p.reg, p.cache)
+	if n, err := store.MigrateRoutes(ctx); err != nil {
+		log.Warn("serve: hashing credential routing values written in clear", "err", err)
+	} else if n > 0 {
+		log.Info("serve: credential routing values written in clear are now hashed", "connections", n)
+	}
 	if err := p.startHooks(ctx, fl, store, log); err != nil {
 		return err
 	}
 	registerHooks(p.reg, p.hooks)
 	p.svc, err = delivery.New(delivery.Options{
-		Dir:            filepath.Join(fl.dataDir, "spool"),
-		Workers:        fl.workers,
-		Schedule:       schedule,
-		AttemptTimeout: fl.attemptTimeout,
-		AllowPrivate:   fl.allowPrivate,
-		Secret:         p.envSecret,
-		AppURLs:        p.appURLs,
-		Logger:         log,
-		Tracer:         p.trace.Tracer(),
-		Registerer:     p.reg,
+		Dir:             filepath.Join(fl.dataDir, "spool"),
+		Workers:         fl.workers,
+		Schedule:        schedule,
+		AttemptTimeout:  fl.attemptTimeout,
+		AllowPrivate:    fl.allowPrivate,
+		Secret:          p.envSecret,
+		AppURLs:         p.appURLs,
+		Logger:          log,
+		Tracer:          p.trace.Tracer(),
+		Registerer:      p.reg,
+		MaxBytes:        fl.faults.spoolMaxBytes,
+		MinFree:         max(fl.faults.spoolMinFree, 1), // 0: none
+		ShutdownTimeout: fl.faults.shutdownTimeout,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: spool: %w", err)
@@ -192,19 +226,22 @@ func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logge
 	p.closed = append(p.closed, func() error { p.svc.Close(); return nil })
 	etcdOK := p.watchEtcd(ctx)
 	opts := gateway.Options{
-		MaxBody:     fl.maxBody,
-		PublicURL:   fl.publicURL,
-		AdminToken:  fl.adminToken,
-		Logger:      log,
-		EtcdHealthy: etcdOK.Load,
-		Metrics:     metricsHandler(p.reg),
-		Tracer:      p.trace.Tracer(),
-		Registerer:  p.reg,
+		MaxBody:        fl.maxBody,
+		PublicURL:      fl.publicURL,
+		AdminToken:     fl.adminToken,
+		AdminHostCheck: isLoopback(fl.adminListen),
+		Logger:         log,
+		EtcdHealthy:    etcdOK.Load,
+		Metrics:        metricsHandler(p.reg),
+		Tracer:         p.trace.Tracer(),
+		Registerer:     p.reg,
 	}
+	fl.faults.gatewayLimits(&opts)
 	if fl.demo {
 		opts.Extra = map[string]fasthttpHandler{demoSinkPath: demoSink(log)}
 	}
 	p.gw = gateway.New(opts, p.cache, store, p.svc, reg.SecretConfigFields)
+	registerFaults(p.reg, etcdOK.Load, p.cache, p.gw.UnknownCredentials)
 	return p.listen(ctx, fl, store, log)
 }
 

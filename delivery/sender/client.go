@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -28,6 +29,8 @@ type Options struct {
 	// MaxReply bounds the reply body read; 1 MiB. A longer one is not read
 	// and its status still counts.
 	MaxReply int
+	// Resolver resolves destination names; net.DefaultResolver when nil.
+	Resolver *net.Resolver
 }
 
 // Client makes the requests of delivery attempts: one fasthttp
@@ -59,7 +62,7 @@ func NewClient(o Options) *Client {
 	if o.MaxReply <= 0 {
 		o.MaxReply = 1 << 20
 	}
-	return &Client{o: o, dial: Dial(o.AllowPrivate, o.Timeout), hosts: map[string]*host{}}
+	return &Client{o: o, dial: Dial(o.AllowPrivate, o.Timeout, o.Resolver), hosts: map[string]*host{}}
 }
 
 // DestKey returns the destination of a URL, the unit of scheduling and of

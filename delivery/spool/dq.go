@@ -3,6 +3,8 @@ package spool
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -348,8 +350,19 @@ func (p *pebbleSpool) Rest(dest string, resting bool) {
 	p.unlockDQ(q)
 }
 
-// Next implements Spool.
+// restingDests lists the destinations told to rest.
+func (p *pebbleSpool) restingDests() []string {
+	p.dmu.Lock()
+	defer p.dmu.Unlock()
+	return slices.Collect(maps.Keys(p.resting))
+}
+
+// Next implements Spool. A broken store has nothing due until it is
+// replaced.
 func (p *pebbleSpool) Next(dest string, now time.Time) time.Time {
+	if p.f.broken.Load() {
+		return now.Add(reopenEvery)
+	}
 	q := p.lockDQ(dest, false)
 	if q == nil {
 		return time.Time{}
@@ -373,6 +386,9 @@ func (p *pebbleSpool) Pending(dest string) int64 {
 
 // Destinations implements Spool.
 func (p *pebbleSpool) Destinations(now time.Time) []DestDue {
+	if p.f.broken.Load() {
+		return nil
+	}
 	p.dmu.Lock()
 	qs := make([]*dq, 0, len(p.dqs))
 	for _, q := range p.dqs {
