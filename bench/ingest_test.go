@@ -16,10 +16,12 @@ import (
 
 	"github.com/valyala/fasthttp"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/edgehook/edgehook/config"
 	"github.com/edgehook/edgehook/delivery"
 	"github.com/edgehook/edgehook/gateway"
+	"github.com/edgehook/edgehook/internal/telemetry"
 	"github.com/edgehook/edgehook/plugins"
 	"github.com/edgehook/edgehook/provider"
 )
@@ -37,7 +39,7 @@ type rig struct {
 	sigs    []string
 }
 
-func newRig(b *testing.B) *rig {
+func newRig(b *testing.B, tracer trace.Tracer) *rig {
 	b.Helper()
 	dir := b.TempDir()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -75,7 +77,7 @@ func newRig(b *testing.B) *rig {
 		})
 	}
 	svc, err := delivery.New(delivery.Options{
-		Dir: filepath.Join(dir, "spool"), Workers: 64, AllowPrivate: true, Logger: log,
+		Dir: filepath.Join(dir, "spool"), Workers: 64, AllowPrivate: true, Logger: log, Tracer: tracer,
 		Secret: func(string) (string, error) { return "app", nil },
 	})
 	if err != nil {
@@ -83,7 +85,7 @@ func newRig(b *testing.B) *rig {
 	}
 	svc.Start()
 	b.Cleanup(svc.Close)
-	gw := gateway.New(gateway.Options{MaxBody: 25 << 20, Logger: log}, cache, store, svc, reg.SecretConfigFields)
+	gw := gateway.New(gateway.Options{MaxBody: 25 << 20, Logger: log, Tracer: tracer}, cache, store, svc, reg.SecretConfigFields)
 	r := &rig{handler: gw.IngressHandler()}
 	for i := 0; i < benchConns; i++ {
 		body := fmt.Appendf(nil, `{"action":"opened","installation":{"id":%d},"pad":"%0900d"}`, i, i)
@@ -127,9 +129,39 @@ func (r *rig) request(ctx *fasthttp.RequestCtx, i int) {
 }
 
 // BenchmarkIngest measures the in-process verify → route → fsync'd spool →
-// 200 path with concurrent requests sharing group commits.
-func BenchmarkIngest(b *testing.B) {
-	r := newRig(b)
+// 200 path with concurrent requests sharing group commits; tracing is off.
+func BenchmarkIngest(b *testing.B) { benchIngest(b, newRig(b, nil)) }
+
+// BenchmarkIngestTraced is BenchmarkIngest with tracing on, sampling
+// every request: the ingress span and its three children, and an attempt
+// span per forward, exported by OTLP/HTTP (batched) to a receiver on
+// 127.0.0.1 that discards them.
+func BenchmarkIngestTraced(b *testing.B) {
+	b.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", startDiscardingReceiver(b))
+	b.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+	b.Setenv("OTEL_TRACES_SAMPLER", "always_on")
+	tr, err := telemetry.FromEnv(context.Background())
+	if err != nil || tr == nil {
+		b.Fatalf("tracing: %v", err)
+	}
+	b.Cleanup(func() { tr.Shutdown(context.Background()) })
+	benchIngest(b, newRig(b, tr.Tracer()))
+}
+
+// startDiscardingReceiver answers OTLP/HTTP trace exports without reading
+// what they hold, and returns its endpoint.
+func startDiscardingReceiver(b *testing.B) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetContentType("application/x-protobuf") }}
+	go srv.Serve(ln)
+	b.Cleanup(func() { srv.Shutdown() })
+	return "http://" + ln.Addr().String()
+}
+
+func benchIngest(b *testing.B, r *rig) {
 	b.ReportAllocs()
 	b.SetParallelism(16)
 	b.ResetTimer()

@@ -30,9 +30,10 @@ func NewAdmin(reg *Registry, token string) *Admin {
 	return &Admin{reg: reg, token: token, client: &http.Client{Timeout: 5 * time.Second}}
 }
 
-// ListDeliveries returns the deliveries every peer lists. A peer that
-// does not answer is left out and reported in the error.
-func (a *Admin) ListDeliveries(ctx context.Context, env, status string, limit int) ([]delivery.Info, error) {
+// ListDeliveries returns the deliveries every peer lists after the id
+// after. A peer that does not answer is left out and reported in the
+// error.
+func (a *Admin) ListDeliveries(ctx context.Context, env, status, after string, limit int) ([]delivery.Info, error) {
 	peers, err := a.reg.Peers(ctx)
 	if err != nil {
 		return nil, err
@@ -44,6 +45,9 @@ func (a *Admin) ListDeliveries(ctx context.Context, env, status string, limit in
 		wg   sync.WaitGroup
 	)
 	q := url.Values{"status": {status}, "limit": {strconv.Itoa(limit)}, "local": {"1"}}
+	if after != "" {
+		q.Set("after", after)
+	}
 	for _, p := range peers {
 		wg.Go(func() {
 			var r struct {

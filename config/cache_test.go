@@ -223,3 +223,23 @@ func TestCacheInvalidNamesAreNotFound(t *testing.T) {
 		t.Fatalf("Lookup(bad env) = %v, %v", cs, err)
 	}
 }
+
+// A connection whose stored value is unusable is an error of the lookup
+// that matches it, not a silent miss (the event would be unmatched and,
+// under unmatched "drop", lost).
+func TestCacheUnusableConnectionIsAnError(t *testing.T) {
+	f := newFixture(t)
+	f.seed()
+	f.putConn("c1", `{"config":{"team_id":"T1"}}`)
+	if _, err := f.cli.Put(ctxT(t), connKey(f.prefix, "prod", "gh", "c1"), `{"config":{"team_id":"T1"},"bogus":1}`); err != nil {
+		t.Fatal(err)
+	}
+	c := f.newCache(CacheOptions{})
+	_, err := c.Lookup(ctxT(t), bEnv, bInteg, "team_id", []byte("T1"), nil)
+	if !errors.Is(err, ErrUnusable) {
+		t.Fatalf("Lookup = %v, want ErrUnusable", err)
+	}
+	if _, err := c.Connection(ctxT(t), bEnv, bInteg, []byte("c1")); !errors.Is(err, ErrUnusable) {
+		t.Fatalf("Connection = %v, want ErrUnusable", err)
+	}
+}

@@ -2,7 +2,6 @@ package config
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -41,7 +40,7 @@ func (s *Store) CaptureSecret(ctx context.Context, env, name, secret string) err
 			return fmt.Errorf("config: integration %q: %w", name, ErrNotFound)
 		}
 		kv := resp.Kvs[0]
-		in, err := DecodeIntegration(kv.Value)
+		in, err := s.decodeStoredIntegration(key, kv.Value)
 		if err != nil {
 			return err
 		}
@@ -52,13 +51,13 @@ func (s *Store) CaptureSecret(ctx context.Context, env, name, secret string) err
 		if _, err := ProvisionIntegration(env, name, in, s.prov); err != nil {
 			return err
 		}
-		val, err := json.Marshal(in)
+		val, err := encodeJSON("integration", s.sealer.sealIntegration(key, in))
 		if err != nil {
-			return fmt.Errorf("config: encoding integration: %w", err)
+			return err
 		}
 		txn, err := s.cli.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
-			Then(clientv3.OpPut(key, string(val))).
+			Then(clientv3.OpPut(key, val)).
 			Commit()
 		if err != nil {
 			return fmt.Errorf("config: storing integration %q: %w", name, err)

@@ -52,7 +52,11 @@ func (s *Store) OpenTasks(ctx context.Context) ([]*Task, error) {
 			return nil, fmt.Errorf("config: reading tasks: %w", err)
 		}
 		for _, kv := range r.Kvs {
-			if t := decodeTask(kv); t != nil {
+			t, err := s.decodeTask(kv)
+			if err != nil {
+				return nil, err
+			}
+			if t != nil {
 				t.Claimed = claimed[string(kv.Key[len(op):])]
 				tasks = append(tasks, t)
 			}
@@ -144,7 +148,7 @@ func (c *Claim) Begin(ctx context.Context, retryAt time.Time) (*HookRun, error) 
 		}
 		t.Attempts++
 		t.NextAttemptAt = retryAt.UTC()
-		ok, err := c.commit(ctx, st, t, clientv3.OpPut(t.key(c.s.prefix, spaceOpen), t.encode()))
+		ok, err := c.commit(ctx, st, t, clientv3.OpPut(t.key(c.s.prefix, spaceOpen), c.s.sealer.sealTask(t)))
 		run = &HookRun{Lifecycle: lc, Call: provider.HookCall{Hook: t.Hook, Conn: conn, State: t.State}}
 		return ok, err
 	})
@@ -198,11 +202,11 @@ func (c *Claim) Succeed(ctx context.Context, res provider.HookResult) error {
 		maps.Copy(next.Config, res.Config)
 		var routes []route
 		if next.Status != StatusDeleting {
-			if routes, err = routesOf(next.Config); err != nil {
+			if routes, err = routesOf(next.Config, st.cred, st.hash); err != nil {
 				return true, err
 			}
 		}
-		val, err := storedValue(&next)
+		val, err := c.s.storedValue(st, &next)
 		if err != nil {
 			return true, err
 		}
@@ -210,7 +214,7 @@ func (c *Claim) Succeed(ctx context.Context, res provider.HookResult) error {
 		done.Status, done.LastError, done.State, done.NextAttemptAt = TaskDone, "", nil, time.Time{}
 		ops := append(c.s.connOps(st, val, routes),
 			clientv3.OpDelete(t.key(c.s.prefix, spaceOpen)),
-			clientv3.OpPut(t.key(c.s.prefix, spaceDone), done.encode()),
+			clientv3.OpPut(t.key(c.s.prefix, spaceDone), c.s.sealer.sealTask(&done)),
 			clientv3.OpDelete(t.key(c.s.prefix, spaceClaims)))
 		return c.commit(ctx, st, t, ops...)
 	})
@@ -250,7 +254,7 @@ func (c *Claim) Fail(ctx context.Context, f Failure) error {
 			t.Attempts++
 		}
 		return c.commit(ctx, st, t,
-			clientv3.OpPut(t.key(c.s.prefix, spaceOpen), t.encode()),
+			clientv3.OpPut(t.key(c.s.prefix, spaceOpen), c.s.sealer.sealTask(t)),
 			clientv3.OpDelete(t.key(c.s.prefix, spaceClaims)))
 	})
 }

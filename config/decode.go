@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/edgehook/edgehook/delivery/sender"
 	"github.com/edgehook/edgehook/provider"
 )
 
@@ -47,11 +48,17 @@ func decodeJSON(raw []byte, v any, what string, open byte) error {
 	return nil
 }
 
-// checkHTTPURL validates an absolute http(s) URL.
+// checkHTTPURL validates an absolute http(s) URL that deliveries can be
+// sent to (sender.DestKey: a host, a port in range, no credentials), so
+// that a URL such as http://:80 is refused when written rather than
+// failing every event later.
 func checkHTTPURL(what, s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return invalidf("config: %s %q: want an absolute http or https URL", what, s)
+	}
+	if _, err := sender.DestKey(s); err != nil {
+		return invalidf("config: %s: %v", what, err)
 	}
 	return nil
 }
@@ -75,6 +82,9 @@ func DecodeEnvironment(raw []byte) (*Environment, error) {
 		if err := checkHTTPURL("environment: webhook_urls", u); err != nil {
 			return nil, err
 		}
+	}
+	if err := sender.CheckSecret(e.WebhookSecret); err != nil {
+		return nil, invalidf("config: environment: webhook_secret: %v", err)
 	}
 	switch e.Unmatched {
 	case "":
@@ -180,7 +190,7 @@ func DecodeConnection(raw []byte, id string) (*Connection, error) {
 	if c.Status != "" && c.Status != StatusDeleting {
 		return nil, invalidf("config: connection: status %q: only %q is known", c.Status, StatusDeleting)
 	}
-	if _, err := routesOf(c.Config); err != nil {
+	if _, err := routesOf(c.Config, nil, nil); err != nil {
 		return nil, err
 	}
 	return &c, nil

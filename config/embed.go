@@ -22,12 +22,37 @@ type Embedded struct {
 	endpoints []string
 }
 
-// StartEmbedded starts a single-member etcd whose data lives under dir and
-// waits until it serves. clientListen is the client address (host:port);
-// "" picks a free loopback port. The peer address is always a free loopback
-// port, so several instances in one process or host never collide.
+// EmbeddedOptions configures an embedded etcd.
+type EmbeddedOptions struct {
+	// Listen is the client address (host:port); "" picks a free loopback
+	// port. Without TLS it must be a loopback address: a plaintext etcd
+	// without authentication would give anyone who reaches it the whole
+	// configuration, past the admin token.
+	Listen string
+	// CertFile and KeyFile serve the client port over TLS; with
+	// ClientCAFile, clients must present a certificate it signed.
+	CertFile, KeyFile, ClientCAFile string
+}
+
+// StartEmbedded starts a single-member etcd whose data lives under dir,
+// its clients served in clear on clientListen, which must be loopback
+// (see EmbeddedOptions).
 func StartEmbedded(dir, clientListen string) (*Embedded, error) {
-	client, err := clientURL(clientListen)
+	return StartEmbeddedWith(dir, EmbeddedOptions{Listen: clientListen})
+}
+
+// StartEmbeddedWith starts a single-member etcd whose data lives under dir
+// and waits until it serves. The peer address is always a free loopback
+// port, so several instances in one process or host never collide.
+func StartEmbeddedWith(dir string, o EmbeddedOptions) (*Embedded, error) {
+	tls := o.CertFile != "" || o.KeyFile != ""
+	if tls && (o.CertFile == "" || o.KeyFile == "") {
+		return nil, errors.New("config: embedded etcd: TLS needs both a certificate and a key")
+	}
+	if !tls && o.Listen != "" && !loopbackListen(o.Listen) {
+		return nil, fmt.Errorf("config: embedded etcd listen address %q is not loopback: serving etcd beyond this host needs TLS", o.Listen)
+	}
+	client, err := clientURL(o.Listen)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +60,17 @@ func StartEmbedded(dir, clientListen string) (*Embedded, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := embed.StartEtcd(embeddedConfig(dir, client, peer))
+	cfg := embeddedConfig(dir, client, peer)
+	if tls {
+		client.Scheme = "https"
+		cfg.ListenClientUrls = []url.URL{*client}
+		cfg.AdvertiseClientUrls = []url.URL{*client}
+		cfg.ClientTLSInfo.CertFile, cfg.ClientTLSInfo.KeyFile = o.CertFile, o.KeyFile
+		if o.ClientCAFile != "" {
+			cfg.ClientTLSInfo.TrustedCAFile, cfg.ClientTLSInfo.ClientCertAuth = o.ClientCAFile, true
+		}
+	}
+	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("config: starting embedded etcd: %w", err)
 	}
@@ -86,6 +121,19 @@ func clientURL(listen string) (*url.URL, error) {
 		return nil, fmt.Errorf("config: embedded etcd listen address %q: %w", listen, err)
 	}
 	return &url.URL{Scheme: "http", Host: listen}, nil
+}
+
+// loopbackListen reports whether host:port names a loopback address.
+func loopbackListen(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // freeLoopbackURL returns http://127.0.0.1:port for a port that was free a

@@ -14,16 +14,24 @@ type fetchFunc func(ctx context.Context) (e *entry, rev int64, err error)
 
 // load runs fetch for key k, coalescing concurrent misses of the same key,
 // and installs the result unless it may be stale. The fetch is not
-// cancelled by ctx (others may share it) but by FetchTimeout; ctx only ends
-// the wait.
+// cancelled by ctx (others may share it) but by FetchTimeout (a tenth of
+// it during an outage, which also makes its error wrap ErrOutage); ctx
+// only ends the wait.
 func (c *Cache) load(ctx context.Context, k []byte, fetch fetchFunc) (*entry, error) {
 	key := string(k)
 	ch := c.sf.DoChan(key, func() (any, error) {
 		c.fetches.Add(1)
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.FetchTimeout)
+		timeout, outage := c.opts.FetchTimeout, c.serving.Load() && !c.inForce.Load()
+		if outage {
+			timeout /= 10
+		}
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		defer cancel()
 		e, rev, err := fetch(fctx)
 		if err != nil {
+			if outage {
+				err = fmt.Errorf("%w: %w", ErrOutage, err)
+			}
 			return nil, err
 		}
 		if c.fetchHook != nil {
@@ -44,12 +52,12 @@ func (c *Cache) load(ctx context.Context, k []byte, fetch fetchFunc) (*entry, er
 }
 
 // install caches e, read at revision rev, unless a watch event newer than
-// rev was applied meanwhile (it may have invalidated what e shows) or a
-// resync is under way. Dropping an install is always safe.
+// rev was applied meanwhile (it may have invalidated what e shows).
+// Dropping an install is always safe.
 func (c *Cache) install(key string, e *entry, rev int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.accepting && rev >= c.applied {
+	if rev >= c.applied {
 		c.rc.Set([]byte(key), e, e.cost)
 	}
 }
@@ -74,6 +82,9 @@ func (c *Cache) missEnv(ctx context.Context, k []byte, env string) (*entry, erro
 			return negEnv, rev, err
 		}
 		e, err := DecodeEnvironment(kv.Value)
+		if err == nil {
+			err = c.opts.Sealer.openEnvironment(string(kv.Key), e)
+		}
 		if err != nil {
 			c.log.Error("config: stored environment is unusable", "environment", env, "revision", kv.ModRevision, "err", err)
 			return c.lastGoodOr(ck, badEnv), rev, nil
@@ -90,9 +101,15 @@ func (c *Cache) missInteg(ctx context.Context, k []byte, env, name string) (*ent
 			return negInteg, rev, err
 		}
 		in, err := DecodeIntegration(kv.Value)
+		if err == nil {
+			err = c.opts.Sealer.openIntegration(string(kv.Key), in)
+		}
 		var integ *Integ
 		if err == nil {
 			integ, err = ProvisionIntegration(env, name, in, c.prov)
+		}
+		if err == nil && c.opts.SecretFields != nil {
+			integ.Credentials = c.opts.SecretFields(in.Provider)
 		}
 		if err != nil {
 			c.log.Error("config: stored integration is unusable", "environment", env, "integration", name, "revision", kv.ModRevision, "err", err)

@@ -1,6 +1,9 @@
 package config
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Environment returns the provisioned environment env. A missing
 // environment is an error wrapping ErrNotFound; a stored value that is
@@ -67,16 +70,35 @@ func (c *Cache) Connection(ctx context.Context, env, integ, id []byte) (*Conn, e
 // Lookup appends to dst the connections of integration integ whose config
 // field has the text value (a JSON number matches its literal, a string its
 // content), skipping connections already in dst, and returns the extended
-// slice. No match is not an error, and is cached like a match. Unusable
-// connections are skipped (and logged when loaded). The arguments are not
-// retained; a hit allocates nothing when dst has room.
+// slice. No match is not an error, and is cached like a match. A matching
+// connection whose stored value is unusable is an error wrapping
+// ErrUnusable (logged when loaded), so the event is not taken as
+// unmatched. The arguments are not retained; a hit allocates nothing when
+// dst has room.
+//
+// Where field holds a credential of the integration's provider (see
+// Integ.Credential) the value is looked up by its keyed hash, and a value
+// no connection has is answered from memory, without reading etcd
+// (credroute.go).
 func (c *Cache) Lookup(ctx context.Context, env, integ []byte, field string, value []byte, dst []*Conn) ([]*Conn, error) {
 	if !validName(env) || !validName(integ) {
 		return dst, nil
 	}
+	ig, err := c.Integration(ctx, env, integ)
+	if err != nil {
+		return dst, err
+	}
 	kb := getKeyBuf()
 	defer putKeyBuf(kb)
+	if ig.Credential(field) {
+		return c.lookupCredential(ctx, kb, env, integ, field, value, dst)
+	}
 	kb.b = appendLookupCK(kb.b[:0], env, integ, field, value)
+	return c.lookupKey(ctx, kb, env, integ, field, value, dst)
+}
+
+// lookupKey is Lookup of the entry keyed kb.b.
+func (c *Cache) lookupKey(ctx context.Context, kb *keyBuf, env, integ []byte, field string, value []byte, dst []*Conn) ([]*Conn, error) {
 	e, ok := c.hit(kb.b)
 	if !ok {
 		var err error
@@ -101,8 +123,13 @@ func (c *Cache) resolve(ctx context.Context, kb *keyBuf, env, integ []byte, ids 
 				return dst, err
 			}
 		}
-		if e.conn != nil {
+		switch {
+		case e.conn != nil:
 			dst = append(dst, e.conn)
+		case e.err != nil && !errors.Is(e.err, ErrNotFound):
+			// Unusable: answering without it would treat its events as
+			// unmatched; the provider retries while an operator fixes it.
+			return dst, e.err
 		}
 	}
 	return dst, nil
@@ -119,8 +146,15 @@ func hasConn(cs []*Conn, id string) bool {
 
 // hit returns the cached entry for k, if the cache is in force.
 func (c *Cache) hit(k []byte) (*entry, bool) {
-	if !c.ready.Load() {
+	if !c.serving.Load() {
+		c.misses.Add(1)
 		return nil, false
 	}
-	return c.rc.Get(k)
+	e, ok := c.rc.Get(k)
+	if ok {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
+	return e, ok
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"sort"
 )
 
@@ -23,27 +24,30 @@ type route struct{ field, value string }
 
 // routesOf lists the index entries of a connection config, sorted: every
 // top-level string, number or bool with non-empty text of at most
-// maxRouteValue bytes. More than maxRoutes entries is a *ValidationError.
-func routesOf(cfg map[string]json.RawMessage) ([]route, error) {
-	rs := routesOfAll(cfg)
+// maxRouteValue bytes; the value of a credential field (cred) is its keyed
+// hash (credroute.go). More than maxRoutes entries is a *ValidationError.
+func routesOf(cfg map[string]json.RawMessage, cred []string, h *routeHasher) ([]route, error) {
+	rs := routesOfAll(cfg, cred, h)
 	if len(rs) > maxRoutes {
 		return nil, invalidf("config: connection: config has %d routable fields, at most %d are allowed", len(rs), maxRoutes)
 	}
 	return rs, nil
 }
 
-// routesOfAll is routesOf without the limit.
-func routesOfAll(cfg map[string]json.RawMessage) []route {
+// routesOfAll is routesOf without the limit. With h nil, credential
+// fields are indexed by their value (the form before hashing).
+func routesOfAll(cfg map[string]json.RawMessage, cred []string, h *routeHasher) []route {
 	var rs []route
 	for field, raw := range cfg {
 		text, ok := RouteText(raw)
 		if !ok || field == "" || len(field) > maxRouteField || len(text) == 0 || len(text) > maxRouteValue {
 			continue
 		}
-		rs = append(rs, route{
-			field: string(appendEscaped(nil, field)),
-			value: string(EscapeValue(nil, text)),
-		})
+		value := EscapeValue(nil, text)
+		if h != nil && slices.Contains(cred, field) {
+			value = h.appendHash(nil, text)
+		}
+		rs = append(rs, route{field: string(appendEscaped(nil, field)), value: string(value)})
 	}
 	sort.Slice(rs, func(i, j int) bool {
 		if rs[i].field != rs[j].field {

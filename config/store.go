@@ -2,8 +2,8 @@ package config
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"sync"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -13,15 +13,33 @@ import (
 // stored, and a connection and its routing index entries change in one
 // transaction. A Store is safe for concurrent use.
 type Store struct {
-	cli    *clientv3.Client
-	prefix string
-	prov   Provisioner
+	cli          *clientv3.Client
+	prefix       string
+	prov         Provisioner
+	secretFields func(providerID string) []string
+	sealer       *Sealer
+
+	hmu sync.Mutex
+	rh  *routeHasher // read once, when first needed
 }
 
 // NewStore returns a Store over cli for keys under prefix ("" means
 // DefaultPrefix). prov validates integrations by provisioning them.
-func NewStore(cli *clientv3.Client, prefix string, prov Provisioner) *Store {
-	return &Store{cli: cli, prefix: normPrefix(prefix), prov: prov}
+func NewStore(cli *clientv3.Client, prefix string, prov Provisioner, opts ...StoreOption) *Store {
+	s := &Store{cli: cli, prefix: normPrefix(prefix), prov: prov}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// credentialFields returns the connection config fields of provider id
+// holding credentials.
+func (s *Store) credentialFields(id string) []string {
+	if s.secretFields == nil {
+		return nil
+	}
+	return s.secretFields(id)
 }
 
 // Client returns the etcd client the Store uses.
@@ -47,11 +65,12 @@ func (s *Store) PutEnvironment(ctx context.Context, env string, raw []byte) (*En
 	if err != nil {
 		return nil, err
 	}
-	val, err := json.Marshal(e)
+	k := envKey(s.prefix, env)
+	val, err := encodeJSON("environment", s.sealer.sealEnvironment(k, e))
 	if err != nil {
-		return nil, fmt.Errorf("config: encoding environment: %w", err)
+		return nil, err
 	}
-	if _, err := s.cli.Put(ctx, envKey(s.prefix, env), string(val)); err != nil {
+	if _, err := s.cli.Put(ctx, k, val); err != nil {
 		return nil, fmt.Errorf("config: storing environment %q: %w", env, err)
 	}
 	return e, nil
@@ -63,11 +82,12 @@ func (s *Store) GetEnvironment(ctx context.Context, env string) (*Environment, e
 	if !validName(env) {
 		return nil, fmt.Errorf("config: environment %q: %w", env, ErrNotFound)
 	}
-	raw, err := s.get(ctx, "environment", envKey(s.prefix, env))
+	k := envKey(s.prefix, env)
+	raw, err := s.get(ctx, "environment", k)
 	if err != nil {
 		return nil, err
 	}
-	return DecodeEnvironment(raw)
+	return s.decodeStoredEnvironment(k, raw)
 }
 
 // PutIntegration validates raw, provisions it to check the provider and its
@@ -87,14 +107,14 @@ func (s *Store) PutIntegration(ctx context.Context, env, name string, raw []byte
 	if _, err := ProvisionIntegration(env, name, in, s.prov); err != nil {
 		return nil, err
 	}
-	val, err := json.Marshal(in)
+	ek, k := envKey(s.prefix, env), integKey(s.prefix, env, name)
+	val, err := encodeJSON("integration", s.sealer.sealIntegration(k, in))
 	if err != nil {
-		return nil, fmt.Errorf("config: encoding integration: %w", err)
+		return nil, err
 	}
-	ek := envKey(s.prefix, env)
 	resp, err := s.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.Version(ek), ">", 0)).
-		Then(clientv3.OpPut(integKey(s.prefix, env, name), string(val))).
+		Then(clientv3.OpPut(k, val)).
 		Commit()
 	if err != nil {
 		return nil, fmt.Errorf("config: storing integration %q: %w", name, err)
@@ -111,11 +131,12 @@ func (s *Store) GetIntegration(ctx context.Context, env, name string) (*Integrat
 	if !validName(env) || !validName(name) {
 		return nil, fmt.Errorf("config: integration %q: %w", name, ErrNotFound)
 	}
-	raw, err := s.get(ctx, "integration", integKey(s.prefix, env, name))
+	k := integKey(s.prefix, env, name)
+	raw, err := s.get(ctx, "integration", k)
 	if err != nil {
 		return nil, err
 	}
-	return DecodeIntegration(raw)
+	return s.decodeStoredIntegration(k, raw)
 }
 
 // GetConnection returns connection id of integration integ, with the
@@ -133,6 +154,9 @@ func (s *Store) GetConnection(ctx context.Context, env, integ, id string) (*Conn
 	}
 	c, err := DecodeConnection(st.connKV.Value, id)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.sealer.openConnection(string(st.connKV.Key), c); err != nil {
 		return nil, err
 	}
 	c.Hooks = st.hookView()

@@ -102,17 +102,17 @@ func (s *Store) putOps(st *connState, c *Connection) (*Connection, []clientv3.Op
 		}
 		next.Hooks = st.hookView()
 	}
-	routes, err := routesOf(next.Config)
+	routes, err := routesOf(next.Config, st.cred, st.hash)
 	if err != nil {
 		return nil, nil, err
 	}
-	val, err := storedValue(&next)
+	val, err := s.storedValue(st, &next)
 	if err != nil {
 		return nil, nil, err
 	}
 	ops := s.connOps(st, val, routes)
 	if task != nil {
-		ops = append(ops, clientv3.OpPut(task.key(s.prefix, spaceOpen), task.encode()))
+		ops = append(ops, clientv3.OpPut(task.key(s.prefix, spaceOpen), s.sealer.sealTask(task)))
 	}
 	return &next, ops, nil
 }
@@ -200,26 +200,31 @@ func (s *Store) connOps(st *connState, val string, routes []route) []clientv3.Op
 	ops := []clientv3.Op{clientv3.OpPut(connKey(s.prefix, st.env, st.integ, st.id), val)}
 	for _, r := range routes {
 		want[r] = true
-		if !have[r] {
+		// A hashed entry is written again: the stored one may be the
+		// clear form from before hashing (plainCredentialRoutes).
+		if !have[r] || r.value[0] == '~' && len(r.value) == hashedLen {
 			ops = append(ops, clientv3.OpPut(routeKey(s.prefix, st.env, st.integ, r, st.id), ""))
 		}
 	}
-	for _, r := range old {
-		if !want[r] {
+	gone := map[route]bool{}
+	for _, r := range append(old, st.plainCredentialRoutes()...) {
+		if !want[r] && !gone[r] {
+			gone[r] = true
 			ops = append(ops, clientv3.OpDelete(routeKey(s.prefix, st.env, st.integ, r, st.id)))
 		}
 	}
 	return ops
 }
 
-// storedRoutesOf are the index entries of a stored connection value. A
-// value that no longer decodes (written by hand) has none we can derive;
-// its entries are left for an operator to remove, and that is logged.
-func storedRoutesOf(raw []byte, id string) []route {
+// storedRoutes are the index entries of a stored connection value that
+// st.conn could not hold. A value that no longer decodes (written by
+// hand) has none we can derive; its entries are left for an operator to
+// remove, and that is logged.
+func (st *connState) storedRoutes() []route {
 	var c Connection
-	if err := json.Unmarshal(raw, &c); err != nil {
-		slog.Error("config: stored connection does not decode; its index entries are kept", "connection", id, "err", err)
+	if err := json.Unmarshal(st.connKV.Value, &c); err != nil {
+		slog.Error("config: stored connection does not decode; its index entries are kept", "connection", st.id, "err", err)
 		return nil
 	}
-	return routesOfAll(c.Config)
+	return routesOfAll(c.Config, st.cred, st.hash)
 }

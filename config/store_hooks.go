@@ -62,13 +62,13 @@ func (s *Store) BeginDeleteConnection(ctx context.Context, env, integ, id string
 func (s *Store) markDeleting(st *connState) (*Connection, []clientv3.Cmp, []clientv3.Op, error) {
 	next := *st.conn
 	next.Status = StatusDeleting
-	val, err := storedValue(&next)
+	val, err := s.storedValue(st, &next)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	task := newTask(st.env, st.integ, st.id, provider.PreConnectionDeletion, time.Now())
 	conds := s.unchanged(st)
-	ops := append(s.connOps(st, val, nil), clientv3.OpPut(task.key(s.prefix, spaceOpen), task.encode()))
+	ops := append(s.connOps(st, val, nil), clientv3.OpPut(task.key(s.prefix, spaceOpen), s.sealer.sealTask(task)))
 	if create := st.open[provider.PostConnectionCreation]; create != nil {
 		ck := create.key(s.prefix, spaceClaims)
 		conds = append(conds,
@@ -114,7 +114,7 @@ func (s *Store) RetryHook(ctx context.Context, env, integ, id, name string) (*Ho
 			t.Attempts = 0
 		}
 		t.Status, t.NextAttemptAt = TaskPending, time.Now().UTC()
-		ok, err := s.commitTask(ctx, t, rev(st.claims[name]), clientv3.OpPut(t.key(s.prefix, spaceOpen), t.encode()))
+		ok, err := s.commitTask(ctx, t, rev(st.claims[name]), clientv3.OpPut(t.key(s.prefix, spaceOpen), s.sealer.sealTask(t)))
 		out = t.view()
 		return ok, err
 	})

@@ -33,6 +33,10 @@ func TestStoreRejectsInvalid(t *testing.T) {
 		{"env relative url", env, `{"webhook_urls":["/hooks"]}`},
 		{"env ftp url", env, `{"webhook_urls":["ftp://a/b"]}`},
 		{"env unmatched", env, `{"unmatched":"keep"}`},
+		{"env url without host", env, `{"webhook_urls":["http://:80"]}`},
+		{"env url bad port", env, `{"webhook_urls":["http://app.example:99999/"]}`},
+		{"env url with credentials", env, `{"webhook_urls":["https://u:p@app.example/"]}`},
+		{"env whsec not base64", env, `{"webhook_secret":"whsec_!!not base64"}`},
 		{"integ unknown field", integ, `{"provider":"fake","secret":"x"}`},
 		{"integ no provider", integ, `{"webhook_secret":"x"}`},
 		{"integ unknown provider", integ, `{"provider":"nope"}`},
@@ -44,6 +48,7 @@ func TestStoreRejectsInvalid(t *testing.T) {
 		{"conn unknown field", conn, `{"config":{},"connectionId":"c1"}`},
 		{"conn id mismatch", conn, `{"connection_id":"c2"}`},
 		{"conn bad override", conn, `{"webhook_url_override":"nope"}`},
+		{"conn override without host", conn, `{"webhook_url_override":"http://:80/x"}`},
 		{"conn config not object", conn, `{"config":[1]}`},
 	}
 	for _, tt := range tests {
@@ -168,7 +173,7 @@ func TestStoreConcurrentWritesKeepIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	var want []string
-	for _, r := range routesOfAll(c.Config) {
+	for _, r := range routesOfAll(c.Config, nil, nil) {
 		want = append(want, r.field+"/"+r.value+"/c1")
 	}
 	if got := f.routeKeys(); !reflect.DeepEqual(got, want) {

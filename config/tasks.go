@@ -110,6 +110,8 @@ func newTask(env, integ, id, hook string, now time.Time) *Task {
 // at one revision: what every connection write decides from.
 type connState struct {
 	env, integ, id string
+	cred           []string         // config fields holding credentials (the integration's provider's)
+	hash           *routeHasher     // set when cred is
 	integKV        *mvccpb.KeyValue // nil when the integration is missing
 	connKV         *mvccpb.KeyValue // nil when the connection is missing
 	conn           *Connection      // nil when missing or undecodable
@@ -133,14 +135,32 @@ func (s *Store) readConn(ctx context.Context, env, integ, id string) (*connState
 	st := &connState{env: env, integ: integ, id: id, claims: map[string]*mvccpb.KeyValue{}}
 	r := resp.Responses
 	st.integKV = first(r[0].GetResponseRange().Kvs)
+	if st.integKV != nil {
+		var in Integration
+		if json.Unmarshal(st.integKV.Value, &in) == nil {
+			st.cred = s.credentialFields(in.Provider)
+		}
+	}
+	if len(st.cred) > 0 {
+		if st.hash, err = s.hasher(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if st.connKV = first(r[1].GetResponseRange().Kvs); st.connKV != nil {
 		var c Connection
 		if json.Unmarshal(st.connKV.Value, &c) == nil {
+			if err := s.sealer.openConnection(string(st.connKV.Key), &c); err != nil {
+				return nil, err
+			}
 			st.conn = &c
 		}
 	}
-	st.open = decodeTasks(r[2].GetResponseRange().Kvs)
-	st.done = decodeTasks(r[3].GetResponseRange().Kvs)
+	if st.open, err = s.decodeTasks(r[2].GetResponseRange().Kvs); err != nil {
+		return nil, err
+	}
+	if st.done, err = s.decodeTasks(r[3].GetResponseRange().Kvs); err != nil {
+		return nil, err
+	}
 	for _, kv := range r[4].GetResponseRange().Kvs {
 		st.claims[lastSegment(kv.Key)] = kv
 	}
@@ -164,23 +184,32 @@ func lastSegment(k []byte) string {
 
 // decodeTasks decodes task records by hook name, skipping any that do
 // not decode (written by hand).
-func decodeTasks(kvs []*mvccpb.KeyValue) map[string]*Task {
+func (s *Store) decodeTasks(kvs []*mvccpb.KeyValue) (map[string]*Task, error) {
 	m := make(map[string]*Task, len(kvs))
 	for _, kv := range kvs {
-		if t := decodeTask(kv); t != nil {
+		t, err := s.decodeTask(kv)
+		if err != nil {
+			return nil, err
+		}
+		if t != nil {
 			m[t.Hook] = t
 		}
 	}
-	return m
+	return m, nil
 }
 
-func decodeTask(kv *mvccpb.KeyValue) *Task {
+// decodeTask decodes a task record, nil when it does not decode, with its
+// state opened.
+func (s *Store) decodeTask(kv *mvccpb.KeyValue) (*Task, error) {
 	var t Task
 	if json.Unmarshal(kv.Value, &t) != nil || t.Hook != lastSegment(kv.Key) {
-		return nil
+		return nil, nil
+	}
+	if err := s.sealer.openTask(&t); err != nil {
+		return nil, err
 	}
 	t.Rev = kv.ModRevision
-	return &t
+	return &t, nil
 }
 
 // rev returns a key's mod revision, 0 when absent.
@@ -230,7 +259,7 @@ func (s *Store) hooks(st *connState) (provider.Hooks, provider.Lifecycle, error)
 	if st.integKV == nil {
 		return provider.Hooks{}, nil, nil
 	}
-	in, err := DecodeIntegration(st.integKV.Value)
+	in, err := s.decodeStoredIntegration(string(st.integKV.Key), st.integKV.Value)
 	var ig *Integ
 	if err == nil {
 		ig, err = ProvisionIntegration(st.env, st.integ, in, s.prov)
@@ -255,7 +284,7 @@ func (s *Store) removeOps(st *connState) []clientv3.Op {
 		clientv3.OpDelete(connTasksPrefix(p, spaceDone, st.env, st.integ, st.id), clientv3.WithPrefix()),
 		clientv3.OpDelete(connTasksPrefix(p, spaceClaims, st.env, st.integ, st.id), clientv3.WithPrefix()),
 	}
-	for _, r := range st.routes() {
+	for _, r := range append(st.routes(), st.plainCredentialRoutes()...) {
 		ops = append(ops, clientv3.OpDelete(routeKey(p, st.env, st.integ, r, st.id)))
 	}
 	return ops
@@ -269,20 +298,36 @@ func (st *connState) routes() []route {
 	case st.connKV == nil:
 		return nil
 	case st.conn == nil:
-		return storedRoutesOf(st.connKV.Value, st.id)
+		return st.storedRoutes()
 	case st.conn.Status == StatusDeleting:
 		return nil
 	}
-	return routesOfAll(st.conn.Config)
+	return routesOfAll(st.conn.Config, st.cred, st.hash)
 }
 
-// storedValue encodes c as stored: without the Hooks view.
-func storedValue(c *Connection) (string, error) {
-	v := *c
-	v.Hooks = nil
-	b, err := json.Marshal(&v)
-	if err != nil {
-		return "", fmt.Errorf("config: encoding connection: %w", err)
+// plainCredentialRoutes are the index entries of the stored connection's
+// credential fields as written before they were hashed, so that a write
+// removes any left from then.
+func (st *connState) plainCredentialRoutes() []route {
+	if len(st.cred) == 0 || st.conn == nil {
+		return nil
 	}
-	return string(b), nil
+	var cfg map[string]json.RawMessage
+	for _, f := range st.cred {
+		if v, ok := st.conn.Config[f]; ok {
+			if cfg == nil {
+				cfg = map[string]json.RawMessage{}
+			}
+			cfg[f] = v
+		}
+	}
+	return routesOfAll(cfg, nil, nil)
+}
+
+// storedValue encodes c as stored for st's connection: without the Hooks
+// view, its secrets sealed.
+func (s *Store) storedValue(st *connState, c *Connection) (string, error) {
+	v := *s.sealer.sealConnection(connKey(s.prefix, st.env, st.integ, st.id), c, st.cred)
+	v.Hooks = nil
+	return encodeJSON("connection", &v)
 }

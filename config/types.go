@@ -71,6 +71,21 @@ type Integ struct {
 	MaxBody      int64         // 0 = gateway default
 	DedupeWindow time.Duration // default 24h
 	Syncs        []Sync        // webhook-enabled syncs, nil when none
+	// Credentials are the connection config fields the provider names as
+	// credentials (provider.Describer): routing by one of them means the
+	// routing value is the credential (Streak's token).
+	Credentials []string
+}
+
+// Credential reports whether connection config field holds a credential
+// of the integration's provider. It does not allocate.
+func (i *Integ) Credential(field string) bool {
+	for _, f := range i.Credentials {
+		if f == field {
+			return true
+		}
+	}
+	return false
 }
 
 // Conn is a provisioned Connection.

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"errors"
+	"time"
 
 	"github.com/edgehook/edgehook/delivery/spool"
 )
@@ -49,7 +50,11 @@ func (s *Service) Accept(ev *Event) (Result, error) {
 			Part: t.Part, TraceParent: tp, Received: now, Created: now, Due: now, Expires: now.Add(s.span),
 		})
 	}
+	start := time.Now()
 	res, err := s.spool.Append(b)
+	if err == nil && !res.Duplicate {
+		s.metrics.commit.Observe(time.Since(start).Seconds())
+	}
 	switch {
 	case errors.Is(err, spool.ErrOverloaded):
 		return Result{}, ErrOverloaded
@@ -58,12 +63,16 @@ func (s *Service) Accept(ev *Event) (Result, error) {
 	case res.Duplicate:
 		return Result{ID: res.FirstID, Duplicate: true}, nil
 	}
+	out := Result{ID: id}
 	for i, d := range b.Deliveries {
+		if ev.WantIDs {
+			out.Deliveries = append(out.Deliveries, d.ID)
+		}
 		if i == 0 || d.Dest != b.Deliveries[i-1].Dest {
 			s.sched.Notify(d.Dest, now)
 		}
 	}
-	return Result{ID: id}, nil
+	return out, nil
 }
 
 func hasID(ds []*spool.Delivery, id string) bool {

@@ -26,7 +26,7 @@ type Info struct {
 	Reason       string     `json:"reason,omitempty"`
 	Attempts     int        `json:"attempts"`
 	LastStatus   int        `json:"last_status,omitempty"`
-	LastError    string     `json:"last_error,omitempty"`
+	LastError    string     `json:"last_error,omitempty"` // the last attempt's failure: its error, or "HTTP <status>"
 	Created      time.Time  `json:"created"`
 	LastAttempt  *time.Time `json:"last_attempt,omitempty"`
 	NextAttempt  *time.Time `json:"next_attempt,omitempty"`
@@ -58,7 +58,7 @@ func infoOf(d *spool.Delivery) Info {
 		in.ConnectionID = &d.ConnectionID
 	}
 	if a, ok := d.Last(); ok {
-		in.LastStatus, in.LastError = a.Status, a.Error
+		in.LastStatus, in.LastError = a.Status, describe(a) // "HTTP 503" for a failed reply
 		t := a.At.UTC()
 		in.LastAttempt = &t
 	}
@@ -69,10 +69,10 @@ func infoOf(d *spool.Delivery) Info {
 	return in
 }
 
-// List returns up to limit deliveries of environment env: with status
-// "dead" the dead letters (dead and gone), with "pending" those waiting for
-// an attempt.
-func (s *Service) List(env, status string, limit int) ([]Info, error) {
+// List returns up to limit deliveries of environment env, ordered by id,
+// after the id after: with status "dead" the dead letters (dead and gone),
+// with "pending" those waiting for an attempt.
+func (s *Service) List(env, status, after string, limit int) ([]Info, error) {
 	st := spool.StatusPending
 	switch status {
 	case "pending":
@@ -81,7 +81,7 @@ func (s *Service) List(env, status string, limit int) ([]Info, error) {
 	default:
 		return nil, ErrBadStatus
 	}
-	ds, err := s.spool.List(env, st, "", limit)
+	ds, err := s.spool.List(env, st, after, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -44,32 +44,51 @@ func (s *Service) attempt(dest string) scheduler.Report {
 		return scheduler.Report{Empty: true}
 	}
 	req, err := s.request(d)
+	var apps []string // where a runner's reply sends a sync webhook
+	if err == nil && d.Kind == spool.KindRunner {
+		apps, err = s.opts.AppURLs(d.Env, d.Integration, d.ConnectionID)
+	}
 	if err != nil {
 		s.release(d, err)
 		return scheduler.Report{Local: true, Error: err.Error()}
 	}
+	sp := s.startAttempt(d, req)
 	start := s.opts.Now()
 	o := s.client.Send(req, start)
 	if errors.Is(o.Err, sender.ErrNotSent) {
 		s.release(d, o.Err)
+		endAttempt(sp, 0, "not_sent", o.Err.Error())
 		return scheduler.Report{Local: true, Error: o.Err.Error()}
 	}
 	a := spool.Attempt{At: start, Duration: s.opts.Now().Sub(start), Status: o.Status}
 	if o.Err != nil {
 		a.Error = o.Err.Error()
 	}
-	s.record(d, a, o)
-	return scheduler.Report{Healthy: o.Healthy(), Latency: a.Duration, Error: describe(a)}
+	s.metrics.attempted(d.Kind, a.Duration)
+	outcome := s.record(d, a, o, apps)
+	endAttempt(sp, o.Status, outcome, a.Error)
+	return scheduler.Report{Healthy: o.Healthy(), Latency: a.Duration, Error: describe(a),
+		Delivery: d.ID, Env: d.Env, Integration: d.Integration, TraceID: traceID(d.TraceParent)}
 }
 
 // expire dead-letters d, whose retry schedule ran out before its
 // destination could take it.
 func (s *Service) expire(d *spool.Delivery) {
-	if err := s.spool.Dead(d, spool.Attempt{}, spool.StatusDead, "its retry schedule ran out while its destination was unavailable"); err != nil {
+	if err := s.spool.Dead(d, spool.Attempt{}, spool.StatusDead, reasonExpired); err != nil {
 		s.log.Error("delivery: dead-lettering an expired delivery", "delivery", d.ID, "err", err)
 		s.spool.Release(d, time.Time{})
 		return
 	}
+	s.expired(d)
+}
+
+// reasonExpired is the reason of a delivery dead-lettered because its
+// retry schedule ran out before its destination could take it.
+const reasonExpired = "its retry schedule ran out while its destination was unavailable"
+
+// expired counts and logs d, dead-lettered with reasonExpired.
+func (s *Service) expired(d *spool.Delivery) {
+	s.metrics.delivered(d.Kind, outcomeDead)
 	s.log.Info("delivery: expired", "delivery", d.ID, "event", d.EventID, "env", d.Env, "integration", d.Integration,
 		"destination", d.Dest, "attempts", d.Attempts, "trace_id", traceID(d.TraceParent))
 }
@@ -89,6 +108,7 @@ func (s *Service) request(d *spool.Delivery) (*sender.Request, error) {
 	switch d.Kind {
 	case spool.KindRunner:
 		r.Prefix, r.Suffix = sender.RunnerEnvelope(d.Integration, d.ConnectionID, d.SyncName, d.Model, body.Len() == 0)
+		r.WantReply = true // its counts may make a sync webhook
 	case spool.KindSync: // the notification as posted
 	default:
 		r.Prefix, r.Suffix = sender.ForwardEnvelope(d.Provider, d.Integration, d.ConnectionID, body.Len() == 0)
@@ -105,23 +125,28 @@ func (s *Service) release(d *spool.Delivery, cause error) {
 	}
 }
 
-// record stores the result of attempt a of d.
-func (s *Service) record(d *spool.Delivery, a spool.Attempt, o sender.Outcome) {
+// record stores the result of attempt a of d and returns what became of
+// d: delivered, retried, dead or gone (edgehook_deliveries_total). A
+// runner delivery's 2xx reply is read for its counts (ackRunner); apps are
+// where they send a sync webhook.
+func (s *Service) record(d *spool.Delivery, a spool.Attempt, o sender.Outcome, apps []string) string {
 	var err error
-	state := "delivered"
+	state := outcomeDelivered
 	switch {
+	case o.Delivered() && d.Kind == spool.KindRunner:
+		state, err = s.ackRunner(d, &a, o.Reply, apps)
 	case o.Delivered():
 		err = s.spool.Ack(d, a, nil)
 	case o.Err == nil && o.Status == http.StatusGone:
-		state = "gone"
+		state = outcomeGone
 		err = s.spool.Dead(d, a, spool.StatusGone, "the app answered 410 Gone")
 	default:
 		delay, ok := s.nextDelay(d.Attempts+1, d.Base, o.RetryAfter)
 		if ok {
-			state = "retrying"
+			state = outcomeRetried
 			err = s.spool.Reschedule(d, a, a.At.Add(a.Duration+delay))
 		} else {
-			state = "dead"
+			state = outcomeDead
 			err = s.spool.Dead(d, a, spool.StatusDead, "retry schedule exhausted")
 		}
 	}
@@ -132,13 +157,16 @@ func (s *Service) record(d *spool.Delivery, a spool.Attempt, o sender.Outcome) {
 		if err := s.spool.Release(d, time.Time{}); err != nil {
 			s.log.Error("delivery: releasing a delivery", "delivery", d.ID, "err", err)
 		}
+	} else {
+		s.metrics.delivered(d.Kind, state)
 	}
-	if state == "delivered" {
-		return
+	if state == outcomeDelivered {
+		return state
 	}
-	s.log.Info("delivery: attempt failed", "delivery", d.ID, "event", d.EventID, "env", d.Env,
+	s.log.Info("delivery: attempt failed", "delivery", d.ID, "event", d.EventID, "kind", d.Kind.String(), "env", d.Env,
 		"integration", d.Integration, "destination", d.Dest, "attempt", d.Attempts+1,
 		"status", o.Status, "err", a.Error, "state", state, "trace_id", traceID(d.TraceParent))
+	return state
 }
 
 // describe is an attempt's failure as the destination listing shows it.

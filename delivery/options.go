@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/edgehook/edgehook/delivery/spool"
 )
 
@@ -35,6 +38,14 @@ type Options struct {
 	// the destination's: the delivery waits LocalRetry and no attempt is
 	// counted.
 	Secret func(env string) (string, error)
+	// AppURLs returns where a sync webhook about connection connID of
+	// integration integ goes (its webhook_url_override, else the
+	// environment's webhook_urls): a runner's reply that reports changes
+	// becomes one there (SPEC §8). It is called before each runner
+	// attempt; an error is ours, as for Secret. Nil sends no sync
+	// webhooks from runner replies.
+	AppURLs func(env, integ, connID string) ([]string, error)
+
 	Logger *slog.Logger
 	Now    func() time.Time // clock; time.Now
 	// MaxPending bounds the pending deliveries; 4,000,000. MaxBytes is
@@ -72,6 +83,12 @@ type Options struct {
 	// LocalRetry is how long a delivery waits after a failure of ours
 	// (configuration unavailable, a disk error); 1s.
 	LocalRetry time.Duration
+	// Tracer records one edgehook.attempt span per attempt (SPEC §10);
+	// nil: tracing off, and the stored traceparent is sent as it is.
+	Tracer trace.Tracer
+	// Registerer receives the delivery metrics families; nil: they are
+	// kept but not exposed.
+	Registerer prometheus.Registerer
 }
 
 // withDefaults returns o with the zero values replaced by defaults.
@@ -100,6 +117,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Secret == nil {
 		o.Secret = func(string) (string, error) { return "", nil }
+	}
+	if o.AppURLs == nil {
+		o.AppURLs = func(string, string, string) ([]string, error) { return nil, nil }
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/edgehook/edgehook/delivery/scheduler"
 	"github.com/edgehook/edgehook/delivery/sender"
 	"github.com/edgehook/edgehook/delivery/spool"
@@ -24,6 +26,8 @@ type Service struct {
 	dests   destCache
 	ttl     time.Duration // lease of one attempt
 	span    time.Duration // how long a delivery's retry schedule lasts
+	tracer  trace.Tracer  // nil: tracing off
+	metrics *metrics
 
 	mu      sync.Mutex
 	started bool
@@ -71,6 +75,7 @@ func newService(o Options, sp spool.Spool) (*Service, error) {
 		dests:   destCache{m: map[string]string{}},
 		ttl:     2*o.AttemptTimeout + 30*time.Second,
 		span:    scheduleSpan(o),
+		tracer:  o.Tracer,
 		quit:    make(chan struct{}),
 	}
 	sched, err := scheduler.New(sp, s.attempt, scheduler.Options{
@@ -85,6 +90,7 @@ func newService(o Options, sp spool.Spool) (*Service, error) {
 	if !o.NoDeliver {
 		sp.Watch(sched.Notify) // another instance's work, on a shared spool
 	}
+	s.metrics = newMetrics(o.Registerer, s)
 	return s, nil
 }
 
@@ -100,8 +106,9 @@ func (s *Service) Start() {
 	if !s.opts.NoDeliver {
 		s.sched.Start()
 	}
-	s.loops.Add(1)
+	s.loops.Add(2)
 	go s.gcLoop()
+	go s.sweepLoop()
 }
 
 // Ready reports whether the Service is started and its spool open.
@@ -162,6 +169,38 @@ func (s *Service) gcLoop() {
 	}
 }
 
+// sweepLoop dead-letters, every sweepInterval, the deliveries whose retry
+// schedule ran out while their destination's circuit rested (Spool.Sweep).
+func (s *Service) sweepLoop() {
+	defer s.loops.Done()
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+		}
+		for {
+			ds, err := s.spool.Sweep(s.opts.Now(), gcBatch, reasonExpired)
+			if err != nil {
+				s.log.Error("delivery: dead-lettering expired deliveries", "err", err)
+				break
+			}
+			for _, d := range ds {
+				s.expired(d)
+			}
+			if len(ds) < gcBatch {
+				break
+			}
+		}
+	}
+}
+
+// sweepInterval is how often sweepLoop runs: how late past its schedule a
+// delivery behind a resting circuit is dead-lettered, at most.
+const sweepInterval = time.Second
+
 // gcBatch is how many records one Expire call removes.
 const gcBatch = 10000
 
@@ -171,8 +210,27 @@ type Stats = spool.Stats
 // Stats returns a snapshot of the spool's counters.
 func (s *Service) Stats() Stats { return s.spool.Stats() }
 
-// Destinations returns the scheduler's view of each destination.
-func (s *Service) Destinations() ([]scheduler.DestInfo, error) { return s.sched.Destinations() }
+// DestInfo is a destination as the admin API lists it: the scheduler's
+// view (circuit state, in flight, last error, next probe) and the spool's
+// count of its pending deliveries.
+type DestInfo struct {
+	scheduler.DestInfo
+	Pending int64 `json:"pending"`
+}
+
+// Destinations returns every destination the scheduler knows, in
+// destination order, with its pending deliveries as the spool counts them.
+func (s *Service) Destinations() ([]DestInfo, error) {
+	ds, err := s.sched.Destinations()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]DestInfo, len(ds))
+	for i, d := range ds {
+		out[i] = DestInfo{DestInfo: d, Pending: s.spool.Pending(d.Destination)}
+	}
+	return out, nil
+}
 
 // destCache memoises sender.DestKey for the URLs seen, which come from
 // configuration and repeat; it is cleared when it holds maxDestCache.

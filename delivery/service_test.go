@@ -110,7 +110,7 @@ func TestCircuitOpens(t *testing.T) {
 		st := destState(t, s, snk.URL)
 		return st == "closed" || st == "" // closed, or forgotten with nothing to do
 	})
-	d, err := s.List("prod", "pending", 1)
+	d, err := s.List("prod", "pending", "", 1)
 	if err != nil || len(d) != 0 {
 		t.Fatalf("pending after delivery: %+v %v", d, err)
 	}
@@ -189,7 +189,7 @@ func TestRetryOnlyDeadLetters(t *testing.T) {
 	accept(t, s, event(`{}`, "http://127.0.0.1:1/down")) // nothing listens on port 1
 	var l []Info
 	eventually(t, 5*time.Second, "first attempt made", func() bool {
-		l, _ = s.List("prod", "pending", 10)
+		l, _ = s.List("prod", "pending", "", 10)
 		return len(l) == 1 && l[0].Attempts == 1
 	})
 	if err := s.Retry("prod", l[0].ID); !errors.Is(err, ErrNotFound) {
@@ -198,7 +198,7 @@ func TestRetryOnlyDeadLetters(t *testing.T) {
 	if err := s.Retry("prod", "no-such-id"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Retry of an unknown id: %v", err)
 	}
-	if _, err := s.List("prod", "weird", 10); !errors.Is(err, ErrBadStatus) {
+	if _, err := s.List("prod", "weird", "", 10); !errors.Is(err, ErrBadStatus) {
 		t.Fatalf("List with a bad status: %v", err)
 	}
 	d, err := s.Get("prod", l[0].ID)
@@ -417,7 +417,7 @@ func TestWaitingDeliveriesExpire(t *testing.T) {
 	}
 	var dead []Info
 	eventually(t, 5*time.Second, "all dead-lettered", func() bool {
-		dead, _ = s.List("prod", "dead", 100)
+		dead, _ = s.List("prod", "dead", "", 100)
 		return len(dead) == 10
 	})
 	expired := 0
@@ -431,5 +431,39 @@ func TestWaitingDeliveriesExpire(t *testing.T) {
 	}
 	if err := s.Retry("prod", dead[0].ID); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Deliveries waiting behind a circuit that rests longer than their retry
+// schedule lasts are dead-lettered when the schedule runs out, not when
+// the next probe leases them: an open circuit must not make its backlog
+// grow for as long as it rests (the soak's failing destinations grew the
+// spool by 250 deliveries a second until the end of the run).
+func TestExpiredBehindRestingCircuit(t *testing.T) {
+	snk := newSink(t, func(int, http.ResponseWriter) int { return http.StatusServiceUnavailable })
+	s := newTestService(t, Options{Schedule: []time.Duration{20 * time.Millisecond}, Jitter: -1,
+		AttemptTimeout: 100 * time.Millisecond, CircuitThreshold: 2, CircuitCooldown: time.Minute})
+	for i := range 2 {
+		accept(t, s, event(`{"open":`+strconv.Itoa(i)+`}`, snk.URL))
+	}
+	eventually(t, 5*time.Second, "circuit open", func() bool { return destState(t, s, snk.URL) == "open" })
+	const n = 50
+	for i := range n {
+		accept(t, s, event(`{"i":`+strconv.Itoa(i)+`}`, snk.URL))
+	}
+	// The schedule lasts 2×100 ms + 20 ms; the circuit rests a minute.
+	eventually(t, 5*time.Second, "waiting deliveries dead-lettered while the circuit rests", func() bool {
+		st := s.Stats()
+		return st.Pending == 0 && st.Dead == n+2
+	})
+	if c := snk.Count(); c > 2+2 {
+		t.Fatalf("%d requests made; the resting circuit let more than its opening attempts through", c)
+	}
+	if st := destState(t, s, snk.URL); st != "open" {
+		t.Fatalf("circuit %s, want still open", st)
+	}
+	dead, _ := s.List("prod", "dead", "", 100)
+	if len(dead) != n+2 || !strings.Contains(dead[len(dead)-1].Reason+dead[0].Reason, "ran out") {
+		t.Fatalf("%d dead letters, want %d with the expiry reason", len(dead), n+2)
 	}
 }

@@ -35,6 +35,8 @@ type Event struct {
 	Parts [][]byte
 	// Targets are the deliveries to make.
 	Targets []Target
+	// WantIDs makes Accept report the deliveries' ids (Result.Deliveries).
+	WantIDs bool
 }
 
 // Target is one delivery of an event: one kind, one connection, one URL.
@@ -43,20 +45,29 @@ type Target struct {
 	ConnectionID string // "" forwards "connectionId": null
 	URL          string
 	Part         int    // index in Event.Parts
-	SyncName     string // runner deliveries
-	Model        string // runner deliveries
+	SyncName     string // runner and sync deliveries
+	Model        string // runner and sync deliveries
 }
 
 // Result is what Accept reports.
 type Result struct {
 	ID        string // the event id (the first event's id for a duplicate)
 	Duplicate bool
+	// Deliveries are the ids of the deliveries spooled, in the order of
+	// their targets, when Event.WantIDs is set (none for a duplicate).
+	Deliveries []string
 }
 
 // ErrOverloaded is returned by Accept when the spool is full or too many
 // requests wait for a sync; the gateway answers 503 with Retry-After and
 // nothing is spooled.
 var ErrOverloaded = errors.New("delivery: spool saturated")
+
+// ErrUnavailable is returned by Accept while the spool cannot write (a
+// write failed: a full disk, an I/O error; it reopens itself when the disk
+// has room). The gateway answers 503 with Retry-After; nothing was
+// spooled. It is spool.ErrUnavailable.
+var ErrUnavailable = spool.ErrUnavailable
 
 // ErrNotFound is returned for an unknown delivery id.
 var ErrNotFound = errors.New("delivery: not found")

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +24,10 @@ import (
 const Masked = "********"
 
 func (s *Server) serveAdmin(ctx *fasthttp.RequestCtx) {
+	if s.opts.AdminHostCheck && !loopbackHost(ctx.Host()) {
+		writeError(ctx, fasthttp.StatusForbidden, "forbidden", "the admin API answers only requests addressed to a loopback host")
+		return
+	}
 	path := string(ctx.Path())
 	switch path {
 	case "/healthz":
@@ -49,14 +55,40 @@ func (s *Server) serveAdmin(ctx *fasthttp.RequestCtx) {
 		pprofhandler.PprofHandler(ctx)
 		return
 	}
+	c, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	if s.topRoute(c, ctx, path) {
+		return
+	}
 	seg, ok := adminPath(path)
 	if !ok {
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such route")
 		return
 	}
-	c, cancel := context.WithTimeout(s.ctx, 10*time.Second)
-	defer cancel()
+	// Configuration writes need etcd; while it is known down they answer
+	// at once rather than after the request's timeout.
+	if (ctx.IsPut() || ctx.IsDelete() || strings.Contains(path, "/hooks/")) && !s.opts.EtcdHealthy() {
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "unavailable", "the configuration store is unavailable; retry later")
+		ctx.Response.Header.Set("Retry-After", "1")
+		return
+	}
 	s.route(c, ctx, seg)
+}
+
+// loopbackHost reports whether a Host header names this machine's
+// loopback: localhost or a loopback address, with any port. A page served
+// from elsewhere that rebinds its name to 127.0.0.1 sends its own name.
+func loopbackHost(host []byte) bool {
+	h := string(host)
+	if hp, _, err := net.SplitHostPort(h); err == nil {
+		h = hp
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.IsLoopback()
 }
 
 // authorized checks the bearer token in constant time.
@@ -85,7 +117,7 @@ func adminPath(p string) ([]string, bool) {
 
 func (s *Server) route(c context.Context, ctx *fasthttp.RequestCtx, seg []string) {
 	m := string(ctx.Method())
-	if s.hookRoute(c, ctx, seg, m) {
+	if s.hookRoute(c, ctx, seg, m) || s.inspectRoute(c, ctx, seg, m) {
 		return
 	}
 	switch {
@@ -102,12 +134,10 @@ func (s *Server) route(c context.Context, ctx *fasthttp.RequestCtx, seg []string
 			s.configSecrets(c, seg[0], seg[2]))
 	case len(seg) == 2 && seg[1] == "deliveries" && m == fasthttp.MethodGet:
 		s.listDeliveries(c, ctx, seg[0])
-	case len(seg) == 3 && seg[1] == "deliveries" && m == fasthttp.MethodGet:
-		s.getDelivery(c, ctx, seg[0], seg[2])
 	case len(seg) == 4 && seg[1] == "deliveries" && seg[3] == "retry" && m == fasthttp.MethodPost:
 		s.retryDelivery(c, ctx, seg[0], seg[2])
 	case len(seg) == 2 && seg[1] == "sync-notifications":
-		writeError(ctx, fasthttp.StatusNotImplemented, "not_implemented", "sync notifications are not available yet")
+		s.syncNotification(c, ctx, seg[0])
 	default:
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such route")
 	}

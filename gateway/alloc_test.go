@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -127,5 +128,18 @@ func TestVerifyRouteDoesNotAllocate(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(200, run); n != 0 {
 		t.Fatalf("verify → route → match allocates %v times per request", n)
+	}
+}
+
+// Counting a request and its routing result updates atomics only: no
+// allocation once the provider's series are resolved.
+func TestIngressMetricsDoNotAllocate(t *testing.T) {
+	m := newMetrics(prometheus.NewRegistry())
+	m.request("github", outcomeAccepted, time.Millisecond)
+	if n := testing.AllocsPerRun(200, func() {
+		m.request("github", outcomeAccepted, time.Millisecond)
+		m.routedEvent("github", routedMatched)
+	}); n != 0 {
+		t.Fatalf("counting a request allocates %v times", n)
 	}
 }

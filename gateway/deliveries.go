@@ -34,14 +34,15 @@ func (s *Server) listDeliveries(c context.Context, ctx *fasthttp.RequestCtx, env
 	if l := ctx.QueryArgs().GetUintOrZero("limit"); l > 0 && l <= 1000 {
 		limit = l
 	}
-	list, err := s.spool.List(env, status, limit)
+	after := string(ctx.QueryArgs().Peek("after"))
+	list, err := s.spool.List(env, status, after, limit)
 	if err != nil {
 		s.adminError(ctx, err)
 		return
 	}
 	out := map[string]any{}
 	if !s.local(ctx) {
-		more, err := s.opts.Peers.ListDeliveries(c, env, status, limit)
+		more, err := s.opts.Peers.ListDeliveries(c, env, status, after, limit)
 		if err != nil {
 			s.log.Warn("gateway: listing other instances' deliveries", "err", err)
 			out["partial"] = true

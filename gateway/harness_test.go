@@ -26,7 +26,7 @@ import (
 )
 
 // startEtcd starts an embedded etcd for the test and returns its endpoints.
-func startEtcd(t *testing.T) []string {
+func startEtcd(t testing.TB) []string {
 	t.Helper()
 	emb, err := config.StartEmbedded(filepath.Join(t.TempDir(), "etcd"), "")
 	if err != nil {
@@ -41,19 +41,27 @@ func startEtcd(t *testing.T) []string {
 type testGateway struct {
 	ingress, admin string
 	svc            *delivery.Service
+	gw             *gateway.Server
 }
 
 type gwOpts struct {
 	schedule        []time.Duration
 	maxPending      int
+	maxBytes        int64 // the spool's byte budget; 1 GiB
 	maxBody         int64
 	adminToken      string
 	workers         int           // delivery pool; 64
 	attemptTimeout  time.Duration // 2s
 	circuitCooldown time.Duration // the default
+	// limits sets the gateway's listener limits (HeaderTimeout, …).
+	limits func(*gateway.Options)
+	// cacheClient, when set, is the etcd client of the cache (to count
+	// its reads); wrap, when set, wraps the ingress listener.
+	cacheClient *clientv3.Client
+	wrap        func(net.Listener) net.Listener
 }
 
-func startGateway(t *testing.T, endpoints []string, o gwOpts) *testGateway {
+func startGateway(t testing.TB, endpoints []string, o gwOpts) *testGateway {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -67,8 +75,12 @@ func startGateway(t *testing.T, endpoints []string, o gwOpts) *testGateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := config.NewStore(cli, "/edgehook", reg.Provision)
-	cache := config.NewCache(cli, "/edgehook", reg.Provision, config.CacheOptions{Logger: log})
+	store := config.NewStore(cli, "/edgehook", reg.Provision, config.WithSecretFields(reg.SecretConfigFields))
+	cacheCli := cli
+	if o.cacheClient != nil {
+		cacheCli = o.cacheClient
+	}
+	cache := config.NewCache(cacheCli, "/edgehook", reg.Provision, config.CacheOptions{Logger: log, SecretFields: reg.SecretConfigFields})
 	if err := cache.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +105,8 @@ func startGateway(t *testing.T, endpoints []string, o gwOpts) *testGateway {
 		CircuitCooldown: o.circuitCooldown,
 		AllowPrivate:    true,
 		MaxPending:      o.maxPending,
+		MaxBytes:        o.maxBytes,
+		MinFree:         1,
 		Logger:          log,
 		Secret: func(env string) (string, error) {
 			e, err := cache.Environment(ctx, []byte(env))
@@ -101,21 +115,29 @@ func startGateway(t *testing.T, endpoints []string, o gwOpts) *testGateway {
 			}
 			return e.Secret, nil
 		},
+		AppURLs: func(env, integ, conn string) ([]string, error) { return cache.AppURLs(ctx, env, integ, conn) },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	svc.Start()
 	t.Cleanup(svc.Close)
-	gw := gateway.New(gateway.Options{MaxBody: o.maxBody, AdminToken: o.adminToken, Logger: log}, cache, store, svc, reg.SecretConfigFields)
+	gopts := gateway.Options{MaxBody: o.maxBody, AdminToken: o.adminToken, Logger: log}
+	if o.limits != nil {
+		o.limits(&gopts)
+	}
+	gw := gateway.New(gopts, cache, store, svc, reg.SecretConfigFields)
 	in, ad := listen(t), listen(t)
+	if o.wrap != nil {
+		in = o.wrap(in)
+	}
 	go gw.ServeIngress(in)
 	go gw.ServeAdmin(ad)
 	t.Cleanup(func() { gw.Shutdown() })
-	return &testGateway{ingress: "http://" + in.Addr().String(), admin: "http://" + ad.Addr().String(), svc: svc}
+	return &testGateway{ingress: "http://" + in.Addr().String(), admin: "http://" + ad.Addr().String(), svc: svc, gw: gw}
 }
 
-func listen(t *testing.T) net.Listener {
+func listen(t testing.TB) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -125,14 +147,14 @@ func listen(t *testing.T) net.Listener {
 }
 
 // do sends a request and returns the status and body.
-func do(t *testing.T, method, url string, body []byte, header map[string]string) (int, []byte) {
+func do(t testing.TB, method, url string, body []byte, header map[string]string) (int, []byte) {
 	t.Helper()
 	resp, b := send(t, method, url, body, header)
 	return resp.StatusCode, b
 }
 
 // send sends a request and returns the response, its body read.
-func send(t *testing.T, method, url string, body []byte, header map[string]string) (*http.Response, []byte) {
+func send(t testing.TB, method, url string, body []byte, header map[string]string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
@@ -151,7 +173,7 @@ func send(t *testing.T, method, url string, body []byte, header map[string]strin
 }
 
 // put writes a configuration object through the admin API.
-func (g *testGateway) put(t *testing.T, path, body string) {
+func (g *testGateway) put(t testing.TB, path, body string) {
 	t.Helper()
 	if st, b := do(t, http.MethodPut, g.admin+"/v1/environments/"+path, []byte(body), nil); st != 200 {
 		t.Fatalf("PUT %s: %d %s", path, st, b)

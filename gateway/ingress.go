@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"slices"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/edgehook/edgehook/config"
 	"github.com/edgehook/edgehook/delivery"
@@ -32,6 +34,14 @@ type job struct {
 	url     []byte
 	resp    []byte
 	reply   provider.Reply // a Handshaker's or Acker's reply
+
+	// Observability (SPEC §10).
+	start   time.Time       // when the handler began
+	prov    string          // the integration's provider, once known
+	outcome outcome         // outcomeNone: derived from the status
+	eventID string          // the event id answered, once spooled
+	tctx    context.Context // carries span; nil with tracing off
+	span    trace.Span      // edgehook.ingress; nil with tracing off
 }
 
 var jobPool = sync.Pool{New: func() any { return new(job) }}
@@ -51,6 +61,8 @@ func (j *job) reset() {
 	j.url = j.url[:0]
 	j.resp = j.resp[:0]
 	j.reply = provider.Reply{}
+	j.start, j.prov, j.outcome, j.eventID = time.Time{}, "", outcomeNone, ""
+	j.tctx, j.span = nil, nil
 }
 
 func (s *Server) serveIngress(ctx *fasthttp.RequestCtx) {
@@ -79,7 +91,28 @@ func splitPair(p []byte) (a, b []byte, ok bool) {
 	return p[:i], p[i+1:], true
 }
 
+// serveWebhook serves one provider request, counting it and, with
+// tracing on, recording its edgehook.ingress span.
 func (s *Server) serveWebhook(ctx *fasthttp.RequestCtx, rest []byte) {
+	j := jobPool.Get().(*job)
+	defer func() { j.reset(); jobPool.Put(j) }()
+	j.start = time.Now()
+	if s.tracer != nil {
+		s.startIngress(ctx, j)
+	}
+	s.webhook(ctx, j, rest)
+	status := ctx.Response.StatusCode()
+	o := j.outcome
+	if o == outcomeNone {
+		o = outcomeOf(status)
+	}
+	s.metrics.request(j.prov, o, time.Since(j.start))
+	if j.span != nil {
+		j.endIngress(status, o)
+	}
+}
+
+func (s *Server) webhook(ctx *fasthttp.RequestCtx, j *job, rest []byte) {
 	if !ctx.IsPost() && !ctx.IsGet() {
 		writeError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "use POST")
 		return
@@ -99,12 +132,12 @@ func (s *Server) serveWebhook(ctx *fasthttp.RequestCtx, rest []byte) {
 		s.configError(ctx, err, "integration")
 		return
 	}
+	j.prov = ig.Provider
+	j.annotate(env, ig)
 	if max := ig.MaxBody; max > 0 && int64(len(ctx.PostBody())) > max {
 		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", "request body exceeds the integration's max_body")
 		return
 	}
-	j := jobPool.Get().(*job)
-	defer func() { j.reset(); jobPool.Put(j) }()
 	s.handle(ctx, j, envName, integName, env, ig)
 }
 
@@ -115,7 +148,11 @@ func (s *Server) configError(ctx *fasthttp.RequestCtx, err error, what string) {
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", "unknown "+what)
 		return
 	}
-	s.log.Error("gateway: configuration lookup failed", "what", what, "err", err)
+	if errors.Is(err, config.ErrOutage) { // the cache reports the outage itself, once
+		s.log.Debug("gateway: configuration lookup failed during an etcd outage", "what", what, "err", err)
+	} else {
+		s.log.Error("gateway: configuration lookup failed", "what", what, "err", err)
+	}
 	overloaded(ctx, "configuration unavailable")
 }
 
@@ -126,11 +163,27 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx, j *job, envName, integName []b
 }
 
 // verifyRoute answers handshakes, proves the request authentic, routes it
-// and finds its connections (in j). It reports whether the request goes on
-// to be spooled; otherwise it has answered it. It does not allocate on the
-// way to true.
+// and finds its connections (in j), in the edgehook.verify and
+// edgehook.route spans when tracing is on. It reports whether the request
+// goes on to be spooled; otherwise it has answered it. With tracing off it
+// does not allocate on the way to true.
 func (s *Server) verifyRoute(ctx *fasthttp.RequestCtx, j *job, envName, integName []byte, env *config.Env, ig *config.Integ) bool {
 	j.req = provider.Request{Req: &ctx.Request, Now: time.Now()}
+	sp := s.child(j, spanVerify)
+	ok := s.verify(ctx, j, env, ig)
+	endSpan(sp)
+	if !ok {
+		return false
+	}
+	sp = s.child(j, spanRoute)
+	ok = s.routeEvent(ctx, j, envName, integName, ig)
+	endSpan(sp)
+	return ok
+}
+
+// verify answers a handshake or proves the request authentic; it reports
+// whether the request goes on.
+func (s *Server) verify(ctx *fasthttp.RequestCtx, j *job, env *config.Env, ig *config.Integ) bool {
 	if u, ok := ig.Instance.(provider.URLSigner); ok && u.SignsURL() {
 		j.url = s.appendPublicURL(j.url[:0], ctx)
 		j.req.URL = j.url
@@ -142,7 +195,9 @@ func (s *Server) verifyRoute(ctx *fasthttp.RequestCtx, j *job, envName, integNam
 			return false
 		}
 		if handled {
-			s.answerHandshake(ctx, env, ig, &j.reply)
+			if s.answerHandshake(ctx, env, ig, &j.reply) {
+				j.outcome = outcomeHandshake
+			}
 			return false
 		}
 	}
@@ -156,6 +211,12 @@ func (s *Server) verifyRoute(ctx *fasthttp.RequestCtx, j *job, envName, integNam
 		writeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "authenticity check failed")
 		return false
 	}
+	return true
+}
+
+// routeEvent routes the request and finds its connections; it reports
+// whether the request goes on.
+func (s *Server) routeEvent(ctx *fasthttp.RequestCtx, j *job, envName, integName []byte, ig *config.Integ) bool {
 	if err := ig.Instance.Route(&j.req, &j.rt); err != nil {
 		s.requestError(ctx, ig, err)
 		return false
@@ -215,13 +276,15 @@ func dedupeTail(cs []*config.Conn, n int) []*config.Conn {
 
 // addTargets fills j.parts with the payloads to store and j.targets with
 // one forward per matched connection and URL (the connection's override,
-// else the environment's URLs). A batch split per connection
-// (Routing.Parts) gives each connection its own part. An unmatched event
+// else the environment's URLs), and one runner delivery per matched
+// connection and sync subscribed to the event (addRunners). A batch split
+// per connection (Routing.Parts) gives each connection its own part,
+// runner deliveries included. An unmatched event goes to no runner; one
 // the environment forwards goes once per URL with a null connection id:
 // the whole payload (the last part) when no key matched, and, for a split
 // batch, the part of each key that matched nothing. Only the parts a
 // target names are stored.
-func (j *job) addTargets(env *config.Env) {
+func (j *job) addTargets(env *config.Env, syncs []config.Sync) {
 	whole := j.rt.Payload
 	if whole == nil {
 		whole = j.req.Req.Body()
@@ -237,6 +300,7 @@ func (j *job) addTargets(env *config.Env) {
 		if k := j.keyOf[i]; k < len(j.rt.Parts) {
 			part = k
 		}
+		j.addRunners(c.ID, part, syncs)
 		if c.URLOverride != "" {
 			j.targets = append(j.targets, delivery.Target{ConnectionID: c.ID, URL: c.URLOverride, Part: part})
 			continue
@@ -264,9 +328,21 @@ func (j *job) addUnmatched(env *config.Env, part int) {
 }
 
 func (s *Server) enqueue(ctx *fasthttp.RequestCtx, j *job, env *config.Env, ig *config.Integ) {
-	j.addTargets(env)
-	if len(j.conns) == 0 {
-		s.log.Debug("gateway: unmatched event", "env", env.Name, "integration", ig.Name, "dropped", env.DropUnmatched)
+	// Where the routing value is the credential (Streak's token), an
+	// event no connection has was authenticated by nothing: it is
+	// answered like a known one, counted and dropped, whatever the
+	// environment's unmatched policy (SPEC §3, §7). The value is never
+	// logged.
+	credential := !j.rt.ByID && ig.Credential(j.rt.Field)
+	switch {
+	case credential && len(j.conns) == 0:
+		s.unknown.Add(1)
+		s.log.Debug("gateway: unknown routing credential; event dropped", "env", env.Name, "integration", ig.Name)
+	default:
+		j.addTargets(env, ig.Syncs)
+		if len(j.conns) == 0 {
+			s.log.Debug("gateway: unmatched event", "env", env.Name, "integration", ig.Name, "dropped", env.DropUnmatched)
+		}
 	}
 	j.ev = delivery.Event{
 		Env:         env.Name,
@@ -279,18 +355,26 @@ func (s *Server) enqueue(ctx *fasthttp.RequestCtx, j *job, env *config.Env, ig *
 	if len(j.rt.EventID) > 0 {
 		j.ev.DedupeKey = string(j.rt.EventID)
 	}
-	if tp := ctx.Request.Header.Peek("traceparent"); len(tp) > 0 {
-		j.ev.TraceParent = string(tp)
-	}
+	j.ev.TraceParent = j.traceParent(ctx)
 	j.header = appendPassthrough(j.header[:0], &ctx.Request.Header)
 	j.ev.Header = j.header
+	sp := s.child(j, spanSpool)
 	res, err := s.spool.Accept(&j.ev)
+	endSpan(sp)
 	if err != nil {
-		if !errors.Is(err, delivery.ErrOverloaded) {
+		// The spool logs its own write failures, once (ErrUnavailable).
+		if !errors.Is(err, delivery.ErrOverloaded) && !errors.Is(err, delivery.ErrUnavailable) {
 			s.log.Error("gateway: spooling failed", "env", env.Name, "integration", ig.Name, "err", err)
 		}
 		overloaded(ctx, "spool unavailable, retry later")
 		return
+	}
+	j.eventID = res.ID
+	if res.Duplicate {
+		j.outcome = outcomeDuplicate
+	} else {
+		j.outcome = outcomeAccepted
+		s.metrics.routedEvent(ig.Provider, j.routeResult(env, credential))
 	}
 	if a, ok := ig.Instance.(provider.Acker); ok {
 		j.reply = provider.Reply{}
@@ -301,15 +385,30 @@ func (s *Server) enqueue(ctx *fasthttp.RequestCtx, j *job, env *config.Env, ig *
 	}
 	j.resp = append(j.resp[:0], `{"id":`...)
 	j.resp = jsonx.AppendString(j.resp, res.ID)
-	if res.Duplicate {
+	switch {
+	case res.Duplicate:
 		j.resp = append(j.resp, `,"duplicate":true}`...)
-	} else {
+	case credential: // the same for a known and an unknown credential
+		j.resp = append(j.resp, '}')
+	default:
 		j.resp = append(j.resp, `,"connections":`...)
 		j.resp = strconv.AppendInt(j.resp, int64(len(j.conns)), 10)
 		j.resp = append(j.resp, '}')
 	}
 	ctx.SetContentType("application/json")
 	ctx.SetBody(j.resp)
+}
+
+// routeResult classifies an accepted event's routing; an unknown routing
+// credential is always dropped.
+func (j *job) routeResult(env *config.Env, credential bool) routeResult {
+	switch {
+	case len(j.conns) > 0:
+		return routedMatched
+	case env.DropUnmatched || credential:
+		return routedUnmatchedDropped
+	}
+	return routedUnmatchedForwarded
 }
 
 // requestError answers an error returned by a provider instance: its own

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -214,6 +216,62 @@ func TestSpoolSaturated(t *testing.T) {
 	}
 	if !saw503 {
 		t.Fatal("a saturated spool never answered 503")
+	}
+}
+
+// Past the spool's byte budget ingress answers 503 with Retry-After and
+// stores nothing; once deliveries free their bytes it answers 200 again,
+// and every acknowledged event is delivered.
+func TestSpoolByteBudget(t *testing.T) {
+	var up atomic.Bool
+	g := startGateway(t, startEtcd(t), gwOpts{maxBytes: 512 << 10, circuitCooldown: 100 * time.Millisecond,
+		schedule: []time.Duration{50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond, time.Second}})
+	s := newSink(t, func(int, http.ResponseWriter) int {
+		if up.Load() {
+			return 200
+		}
+		return 500
+	})
+	setupGitHub(t, g, s.URL)
+	pad := strings.Repeat("x", 64<<10)
+	post := func(i int) *http.Response {
+		body := []byte(`{"installation":{"id":1001},"n":` + strconv.Itoa(i) + `,"pad":"` + pad + `"}`)
+		req, _ := http.NewRequest("POST", g.ingress+"/webhook/prod/github", bytes.NewReader(body))
+		for k, v := range ghHeaders(ghSecret, body, "") {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	acked, full := 0, false
+	for i := 0; i < 40 && !full; i++ {
+		switch resp := post(i); resp.StatusCode {
+		case 200:
+			acked++
+		case 503:
+			full = true
+			if resp.Header.Get("Retry-After") == "" {
+				t.Fatal("503 without Retry-After")
+			}
+		default:
+			t.Fatalf("event %d: %d, want 200 or 503", i, resp.StatusCode)
+		}
+	}
+	if !full || acked == 0 {
+		t.Fatalf("%d acknowledged, full %v: want some acknowledged, then 503 past the budget", acked, full)
+	}
+	if st := g.svc.Stats(); st.Bytes > st.MaxBytes {
+		t.Fatalf("spool holds %d bytes, over its budget %d", st.Bytes, st.MaxBytes)
+	}
+	up.Store(true)
+	eventually(t, 10*time.Second, "200 again once deliveries freed the spool", func() bool { return post(100).StatusCode == 200 })
+	eventually(t, 10*time.Second, "every acknowledged event delivered", func() bool { return g.svc.Stats().Pending == 0 })
+	if st := g.svc.Stats(); st.Dead != 0 {
+		t.Fatalf("%d dead letters; every acknowledged event should have been delivered", st.Dead)
 	}
 }
 

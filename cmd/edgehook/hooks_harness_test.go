@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -56,30 +55,8 @@ type hookGateway struct{ ingress, admin string }
 // (lease 2 s, backoff from 50 ms) and the given extra serve flags.
 func startHookGateway(t *testing.T, etcd []string, extra ...string) *hookGateway {
 	t.Helper()
-	args := append([]string{"--listen", freeAddr(t), "--admin-listen", freeAddr(t),
-		"--etcd", strings.Join(etcd, ","), "--data-dir", t.TempDir(), "--allow-private-destinations",
-		"--attempt-timeout", "2s", "--retry-schedule", "100ms,200ms",
-		"--hook-lease-ttl", "2s", "--hook-backoff", "50ms"}, extra...)
-	fl, err := parseServe(args)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := new(syncBuffer)
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	p := &gatewayProc{}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	t.Cleanup(func() {
-		p.close(log)
-		if t.Failed() {
-			t.Logf("gateway %s log:\n%s", fl.adminListen, logs)
-		}
-	})
-	if err := p.start(ctx, fl, log); err != nil {
-		t.Fatal(err)
-	}
-	waitReady(t, fl.adminListen)
-	return &hookGateway{ingress: fl.listen, admin: fl.adminListen}
+	g := startGateway(t, etcd, t.TempDir(), append([]string{"--hook-lease-ttl", "2s", "--hook-backoff", "50ms"}, extra...)...)
+	return &hookGateway{ingress: g.ingress, admin: g.admin}
 }
 
 func waitReady(t *testing.T, admin string) {
@@ -101,6 +78,12 @@ func adminCall(t *testing.T, admin, method, path, body string) (int, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return roundTrip(t, req)
+}
+
+// roundTrip sends req and returns the status and the body read.
+func roundTrip(t *testing.T, req *http.Request) (int, []byte) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -187,13 +170,8 @@ func sendStreak(t *testing.T, ingress, token, box string) (int, string) {
 	req, _ := http.NewRequest(http.MethodPost, "http://"+ingress+"/webhook/prod/streak", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Streak-Webhook-Token", token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	st, b := roundTrip(t, req)
+	return st, string(b)
 }
 
 // eventually polls cond every 10 ms and fails the test after d.

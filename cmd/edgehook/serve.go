@@ -14,7 +14,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.opentelemetry.io/otel"
 
 	"github.com/edgehook/edgehook/cluster"
 	"github.com/edgehook/edgehook/config"
@@ -22,6 +24,7 @@ import (
 	"github.com/edgehook/edgehook/delivery/spool"
 	"github.com/edgehook/edgehook/gateway"
 	"github.com/edgehook/edgehook/hooks"
+	"github.com/edgehook/edgehook/internal/telemetry"
 	"github.com/edgehook/edgehook/plugins"
 	"github.com/edgehook/edgehook/provider"
 )
@@ -35,6 +38,7 @@ type serveFlags struct {
 	workers, spoolReplicas                                     int
 	attemptTimeout, hookLeaseTTL, hookBackoff                  time.Duration
 	allowPrivate, demo                                         bool
+	faults                                                     faultFlags
 }
 
 // Roles (SPEC §12).
@@ -73,7 +77,11 @@ func parseServe(args []string) (*serveFlags, error) {
 	for _, n := range []string{"max-body", "workers", "attempt-timeout", "hook-lease-ttl", "hook-backoff", "allow-private-destinations", "demo", "spool-replicas"} {
 		f.fromEnv(n)
 	}
+	s.faults.register(f)
 	if err := f.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := s.faults.check(); err != nil {
 		return nil, err
 	}
 	if s.adminToken == "" && !isLoopback(s.adminListen) {
@@ -138,6 +146,8 @@ type gatewayProc struct {
 	svc    *delivery.Service
 	hooks  *hooks.Worker
 	gw     *gateway.Server
+	trace  *telemetry.Tracing   // nil: tracing off
+	reg    *prometheus.Registry // edgehook's own metrics
 	closed []func() error
 }
 
@@ -156,8 +166,24 @@ func serve(args []string) error {
 		return err
 	}
 	<-ctx.Done()
-	log.Info("shutting down")
+	stop() // a second signal ends the process at once
+	p.drain(fl.faults.shutdownDelay, log)
 	return nil
+}
+
+// drain is the first half of the shutdown of SPEC §11: /readyz answers
+// 503 at once, and after delay the listeners close, once the requests in
+// flight have finished and their spool writes completed. close (deferred
+// by serve) then gives the delivery attempts in flight until
+// --shutdown-timeout; those still running stay pending on disk.
+func (p *gatewayProc) drain(delay time.Duration, log *slog.Logger) {
+	log.Info("shutting down: draining", "delay", delay)
+	p.gw.Drain()
+	time.Sleep(delay)
+	if err := p.gw.Shutdown(); err != nil {
+		log.Warn("shutdown: listeners", "err", err)
+	}
+	log.Info("shutting down: listeners closed")
 }
 
 func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logger) error {
@@ -168,53 +194,74 @@ func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logge
 	if err := os.MkdirAll(fl.dataDir, 0o700); err != nil {
 		return fmt.Errorf("serve: data dir: %w", err)
 	}
+	if err := p.startTracing(ctx, log); err != nil {
+		return err
+	}
+	p.reg = prometheus.NewRegistry()
 	endpoints := splitList(fl.etcd)
 	if len(endpoints) == 0 {
-		if p.emb, err = config.StartEmbedded(filepath.Join(fl.dataDir, "etcd"), fl.embeddedListen); err != nil {
+		if p.emb, err = config.StartEmbeddedWith(filepath.Join(fl.dataDir, "etcd"), fl.faults.embedded(fl.embeddedListen)); err != nil {
 			return fmt.Errorf("serve: embedded etcd: %w", err)
 		}
 		p.closed = append(p.closed, func() error { p.emb.Close(); return nil })
 		endpoints = p.emb.Endpoints()
 	}
-	if p.cli, err = clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: nil}); err != nil {
-		return fmt.Errorf("serve: etcd client: %w", err)
+	if p.cli, err = fl.faults.etcdClient(endpoints, p.emb != nil); err != nil {
+		return err
 	}
 	p.closed = append(p.closed, p.cli.Close)
 	reg, err := provider.NewRegistry(plugins.All())
 	if err != nil {
 		return err
 	}
-	store := config.NewStore(p.cli, fl.prefix, reg.Provision)
-	p.cache = config.NewCache(p.cli, fl.prefix, reg.Provision, config.CacheOptions{Logger: log})
+	sealer, err := fl.faults.sealer()
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	store := config.NewStore(p.cli, fl.prefix, reg.Provision, config.WithSecretFields(reg.SecretConfigFields), config.WithSealer(sealer))
+	p.cache = config.NewCache(p.cli, fl.prefix, reg.Provision, config.CacheOptions{Logger: log,
+		StaleMax: fl.faults.staleConfigMax, SecretFields: reg.SecretConfigFields, Sealer: sealer})
 	if err := p.cache.Start(ctx); err != nil {
 		return fmt.Errorf("serve: config watch: %w", err)
 	}
 	p.closed = append(p.closed, func() error { p.cache.Close(); return nil })
+	registerCache(p.reg, p.cache)
+	if n, err := store.MigrateRoutes(ctx); err != nil {
+		log.Warn("serve: hashing credential routing values written in clear", "err", err)
+	} else if n > 0 {
+		log.Info("serve: credential routing values written in clear are now hashed", "connections", n)
+	}
 	if err := p.startHooks(ctx, fl, store, log); err != nil {
 		return err
 	}
+	registerHooks(p.reg, p.hooks)
 	if err := p.startDelivery(fl, schedule, log); err != nil {
 		return err
 	}
 	etcdOK := p.watchEtcd(ctx)
 	opts := gateway.Options{
-		MaxBody:     fl.maxBody,
-		PublicURL:   fl.publicURL,
-		AdminToken:  fl.adminToken,
-		Logger:      log,
-		EtcdHealthy: etcdOK.Load,
-		Metrics:     metricsHandler(),
-		DeliverOnly: fl.role == roleDeliver,
+		MaxBody:        fl.maxBody,
+		PublicURL:      fl.publicURL,
+		AdminToken:     fl.adminToken,
+		AdminHostCheck: isLoopback(fl.adminListen),
+		Logger:         log,
+		EtcdHealthy:    etcdOK.Load,
+		Metrics:        metricsHandler(p.reg),
+		Tracer:         p.trace.Tracer(),
+		Registerer:     p.reg,
+		DeliverOnly:    fl.role == roleDeliver,
 	}
 	if fl.spool == "" { // each instance's deliveries are on its own disk: ask the others too
 		if opts.Peers, err = p.startPeers(ctx, fl, log); err != nil {
 			return err
 		}
 	}
+	fl.faults.gatewayLimits(&opts)
 	if fl.demo {
 		opts.Extra = map[string]fasthttpHandler{demoSinkPath: demoSink(log)}
 	}
 	p.gw = gateway.New(opts, p.cache, store, p.svc, reg.SecretConfigFields)
+	registerFaults(p.reg, etcdOK.Load, p.cache, p.gw.UnknownCredentials)
 	return p.listen(ctx, fl, store, log)
 }
 
@@ -250,20 +297,27 @@ func (p *gatewayProc) listen(ctx context.Context, fl *serveFlags, store *config.
 // and starts the delivery service for the role.
 func (p *gatewayProc) startDelivery(fl *serveFlags, schedule []time.Duration, log *slog.Logger) error {
 	o := delivery.Options{
-		Dir:            filepath.Join(fl.dataDir, "spool"),
-		Workers:        fl.workers,
-		Schedule:       schedule,
-		AttemptTimeout: fl.attemptTimeout,
-		AllowPrivate:   fl.allowPrivate,
-		Secret:         p.envSecret,
-		Logger:         log,
-		NoDeliver:      fl.role == roleIngest,
+		Dir:             filepath.Join(fl.dataDir, "spool"),
+		Workers:         fl.workers,
+		Schedule:        schedule,
+		AttemptTimeout:  fl.attemptTimeout,
+		AllowPrivate:    fl.allowPrivate,
+		Secret:          p.envSecret,
+		AppURLs:         p.appURLs,
+		Logger:          log,
+		Tracer:          p.trace.Tracer(),
+		Registerer:      p.reg,
+		MaxBytes:        fl.faults.spoolMaxBytes,
+		MinFree:         max(fl.faults.spoolMinFree, 1), // 0: none
+		ShutdownTimeout: fl.faults.shutdownTimeout,
+		NoDeliver:       fl.role == roleIngest,
 	}
 	if fl.spool != "" {
 		warnUnsynced(fl.spool, fl.spoolMonitor, log)
 		sp, err := spool.OpenJetStream(spool.JetStreamOptions{
 			URL: fl.spool, Replicas: fl.spoolReplicas, Stream: fl.spoolStream, Logger: log,
-			Name: "edgehook " + fl.role + " " + fl.adminListen,
+			MaxBytes: fl.faults.spoolMaxBytes,
+			Name:     "edgehook " + fl.role + " " + fl.adminListen,
 		})
 		if err != nil {
 			return fmt.Errorf("serve: spool: %w", err)
@@ -302,6 +356,28 @@ func (p *gatewayProc) startPeers(ctx context.Context, fl *serveFlags, log *slog.
 	return cluster.NewAdmin(reg, fl.adminToken), nil
 }
 
+// startTracing installs the OpenTelemetry SDK when the OTEL_* variables
+// name an endpoint (SPEC §10); its shutdown, which exports the last
+// spans, runs after everything else has stopped.
+func (p *gatewayProc) startTracing(ctx context.Context, log *slog.Logger) error {
+	tr, err := telemetry.FromEnv(ctx)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if tr == nil {
+		return nil
+	}
+	p.trace = tr
+	otel.SetErrorHandler(telemetry.ErrorHandler{Log: log})
+	p.closed = append(p.closed, func() error {
+		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return tr.Shutdown(c)
+	})
+	log.Info("tracing on: spans exported by OTLP", "protocol", tr.Protocol())
+	return nil
+}
+
 // startHooks starts the lifecycle hook task worker (SPEC §9).
 func (p *gatewayProc) startHooks(ctx context.Context, fl *serveFlags, store *config.Store, log *slog.Logger) error {
 	var err error
@@ -330,6 +406,11 @@ func (p *gatewayProc) envSecret(env string) (string, error) {
 		return "", err
 	}
 	return e.Secret, nil
+}
+
+// appURLs returns where a sync webhook about a connection goes (SPEC §8).
+func (p *gatewayProc) appURLs(env, integ, conn string) ([]string, error) {
+	return p.cache.AppURLs(context.Background(), env, integ, conn)
 }
 
 // watchEtcd keeps a flag saying whether etcd answered within the last probe.

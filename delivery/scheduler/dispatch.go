@@ -11,20 +11,29 @@ import (
 // are checked for having become slow (an attempt running long).
 const reclassifyEvery = 100 * time.Millisecond
 
-// run is the dispatcher: it merges announced work, wakes destinations
-// whose work falls due, grants free worker slots round-robin and takes
-// the workers' reports.
+// The scheduler's state is guarded by s.mu, and every change to it ends
+// with a pump: Notify (new work), a worker's report (a slot freed) and the
+// clock goroutine (work falling due, the safety-net scan). A worker that
+// reports takes the next grant itself, whatever destination the turn gives
+// it, so that an attempt costs no hand-over between goroutines.
+
+// run is the clock: it wakes destinations whose work falls due or whose
+// circuit's rest ends, runs the safety-net scan of the spool's
+// destinations, and re-checks which busy destinations have become slow.
 func (s *Scheduler) run() {
 	defer close(s.done)
 	t := time.NewTimer(0)
 	defer t.Stop()
 	var nextReclassify time.Time
 	for {
+		s.mu.Lock()
 		now := s.o.Now()
-		s.merge(now)
 		s.fire(now)
 		if !now.Before(s.nextScan) {
-			for _, dd := range s.q.Destinations(now) {
+			s.mu.Unlock()
+			dds := s.q.Destinations(now) // outside the lock: it visits the spool's queues
+			s.mu.Lock()
+			for _, dd := range dds {
 				s.announce(dd.Dest, dd.Due, now)
 			}
 			s.nextScan = now.Add(s.o.ScanInterval)
@@ -37,7 +46,7 @@ func (s *Scheduler) run() {
 			}
 			nextReclassify = now.Add(reclassifyEvery)
 		}
-		s.pump(now)
+		s.pump(now, nil)
 		wake := s.nextScan
 		if w, ok := s.timers.next(); ok && w.Before(wake) {
 			wake = w
@@ -45,29 +54,21 @@ func (s *Scheduler) run() {
 		if s.inflight > 0 && nextReclassify.Before(wake) {
 			wake = nextReclassify
 		}
+		s.mu.Unlock()
 		t.Reset(max(wake.Sub(s.o.Now()), time.Millisecond))
 		select {
 		case <-s.quit:
+			s.mu.Lock()
+			s.stopped = true
+			s.mu.Unlock()
 			return
-		case <-s.kick:
-		case r := <-s.reports:
-			s.handle(r)
-			for more := true; more; {
-				select {
-				case r := <-s.reports:
-					s.handle(r)
-				default:
-					more = false
-				}
-			}
-		case ch := <-s.asks:
-			ch <- s.snapshot(now)
+		case <-s.tick:
 		case <-t.C:
 		}
 	}
 }
 
-// get returns dest's state, creating it.
+// get returns dest's state, creating it; s.mu is held.
 func (s *Scheduler) get(key string) *dest {
 	d := s.dests[key]
 	if d == nil {
@@ -77,22 +78,7 @@ func (s *Scheduler) get(key string) *dest {
 	return d
 }
 
-// merge takes the announced work.
-func (s *Scheduler) merge(now time.Time) {
-	s.notesMu.Lock()
-	if len(s.notes) == 0 {
-		s.notesMu.Unlock()
-		return
-	}
-	notes := s.notes
-	s.notes = make(map[string]time.Time, len(notes))
-	s.notesMu.Unlock()
-	for key, due := range notes {
-		s.announce(key, due, now)
-	}
-}
-
-// announce notes that key has work due at due.
+// announce notes that key has work due at due; s.mu is held.
 func (s *Scheduler) announce(key string, due time.Time, now time.Time) {
 	d := s.get(key)
 	if d.due.IsZero() || due.Before(d.due) {
@@ -105,7 +91,7 @@ func (s *Scheduler) announce(key string, due time.Time, now time.Time) {
 // take an attempt, in the timer heap for future work or the end of its
 // circuit's rest, nowhere when it has nothing (and is forgotten when it
 // holds nothing either). A destination at its limit is routed again by
-// its next report.
+// its next report. s.mu is held.
 func (s *Scheduler) route(d *dest, now time.Time) {
 	switch {
 	case d.due.IsZero():
@@ -113,17 +99,30 @@ func (s *Scheduler) route(d *dest, now time.Time) {
 			delete(s.dests, d.key)
 		}
 	case d.due.After(now):
-		s.timers.wake(d, d.due)
+		s.wakeAt(d, d.due)
 	case d.probing:
 		// its probe's report routes it
 	case d.blocked(now):
-		s.timers.wake(d, d.until) // the probe when the rest ends
+		s.wakeAt(d, d.until) // the probe when the rest ends
 	case !d.inRing && d.inflight < d.maxInflight(&s.o):
 		s.ring.push(d)
 	}
 }
 
-// fire routes the destinations whose wake time has come.
+// wakeAt makes the clock look at d at t, waking it if that is earlier
+// than it planned.
+func (s *Scheduler) wakeAt(d *dest, t time.Time) {
+	first, _ := s.timers.next()
+	s.timers.wake(d, t)
+	if t.Before(first) || s.timers.Len() == 1 {
+		select {
+		case s.tick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// fire routes the destinations whose wake time has come; s.mu is held.
 func (s *Scheduler) fire(now time.Time) {
 	for {
 		w, ok := s.timers.next()
@@ -136,8 +135,13 @@ func (s *Scheduler) fire(now time.Time) {
 
 // pump grants free slots to the destinations in the ring, one per turn,
 // going round while slots are free and some destination takes one; it
-// stops after a whole turn in which none could.
-func (s *Scheduler) pump(now time.Time) {
+// stops after a whole turn in which none could. With mine set (a worker
+// asking for its next grant), the first grant is returned for that worker
+// to run instead of being submitted to the pool. s.mu is held.
+func (s *Scheduler) pump(now time.Time, mine *grantTo) {
+	if !s.started || s.stopped {
+		return
+	}
 	budget := s.o.slowBudget()
 	for stalled := 0; s.ring.len() > stalled && s.inflight < s.o.Workers; {
 		d := s.ring.pop()
@@ -154,7 +158,12 @@ func (s *Scheduler) pump(now time.Time) {
 			stalled++
 			continue
 		}
-		s.grant(d, now)
+		s.start(d, now)
+		if mine != nil && mine.d == nil {
+			mine.d, mine.start = d, now
+		} else {
+			s.submit(d, now)
+		}
 		stalled = 0
 		if d.inflight < d.maxInflight(&s.o) {
 			s.ring.push(d)
@@ -162,8 +171,14 @@ func (s *Scheduler) pump(now time.Time) {
 	}
 }
 
+// grantTo is the grant a reporting worker takes for itself.
+type grantTo struct {
+	d     *dest
+	start time.Time
+}
+
 // reclassify updates whether d counts as slow, keeping slowInflight the
-// sum of the slow destinations' attempts in flight.
+// sum of the slow destinations' attempts in flight; s.mu is held.
 func (s *Scheduler) reclassify(d *dest, now time.Time) {
 	if slow := d.isSlow(now, &s.o); slow != d.slow {
 		if slow {
@@ -175,8 +190,8 @@ func (s *Scheduler) reclassify(d *dest, now time.Time) {
 	}
 }
 
-// grant runs one attempt of d in a worker.
-func (s *Scheduler) grant(d *dest, now time.Time) {
+// start counts a grant of d; s.mu is held.
+func (s *Scheduler) start(d *dest, now time.Time) {
 	d.circuit.started()
 	d.inflight++
 	d.started = append(d.started, now)
@@ -185,25 +200,47 @@ func (s *Scheduler) grant(d *dest, now time.Time) {
 		s.slowInflight++
 	}
 	s.running.Add(1)
-	err := s.pool.Submit(func() {
-		defer s.running.Done()
-		start := s.o.Now()
+}
+
+// submit runs a grant of d in a pool worker; s.mu is held. When the pool
+// refuses it (it is closing), the grant is undone.
+func (s *Scheduler) submit(d *dest, now time.Time) {
+	if err := s.pool.Submit(func() { s.work(d, now) }); err != nil {
+		s.running.Done()
+		d.inflight--
+		s.inflight--
+		if d.slow {
+			s.slowInflight--
+		}
+		d.finished(now)
+		d.probing = false
+		s.log.Warn("scheduler: attempt not started", "destination", d.key, "err", err)
+	}
+}
+
+// work runs grants: the one it was given, then, after each report, the
+// next grant of the turn if the pump gives it one.
+func (s *Scheduler) work(d *dest, start time.Time) {
+	for d != nil {
+		began := s.o.Now()
 		r := s.attempt(d.key)
 		if r.Latency <= 0 {
-			r.Latency = s.o.Now().Sub(start)
+			r.Latency = s.o.Now().Sub(began)
 		}
-		s.reports <- report{Report: r, d: d, start: now}
-	})
-	if err != nil {
 		s.running.Done()
-		s.handle(report{Report: Report{Local: true, Error: err.Error()}, d: d, start: now})
+		var next grantTo
+		s.mu.Lock()
+		s.handle(report{Report: r, d: d, start: start}, &next)
+		s.mu.Unlock()
+		d, start = next.d, next.start
 	}
 }
 
 // handle takes a worker's report: the slot is free again, the
-// destination's limit, latency and circuit learn from the attempt, and the
-// spool says when the destination next has due work.
-func (s *Scheduler) handle(r report) {
+// destination's limit, latency and circuit learn from the attempt, the
+// spool says when the destination next has due work, and the freed slot
+// is granted (to mine, when set). s.mu is held.
+func (s *Scheduler) handle(r report, mine *grantTo) {
 	now := s.o.Now()
 	d := r.d
 	d.inflight--
@@ -226,26 +263,31 @@ func (s *Scheduler) handle(r report) {
 			d.lastErr = r.Error
 		}
 		if d.record(r.Healthy, now, &s.o) {
-			s.circuitChanged(d, now)
+			s.circuitChanged(d, now, &r.Report)
 		}
 	}
 	s.reclassify(d, now)
 	d.due = s.q.Next(d.key, now)
 	s.route(d, now)
+	s.pump(now, mine)
 }
 
-// circuitChanged logs a circuit's change; an opened circuit lets the
-// spool drop what it keeps in memory for the destination.
-func (s *Scheduler) circuitChanged(d *dest, now time.Time) {
+// circuitChanged logs a circuit's change, naming the delivery whose
+// attempt changed it (r), and tells the spool whether the destination
+// rests; s.mu is held.
+func (s *Scheduler) circuitChanged(d *dest, now time.Time, r *Report) {
 	s.q.Rest(d.key, d.open)
 	if d.open {
 		s.log.Warn("scheduler: destination circuit opened", "destination", d.key, "state", d.state(now),
-			"rest", d.cooldown.String(), "last_error", d.lastErr)
+			"rest", d.cooldown.String(), "last_error", d.lastErr, "delivery", r.Delivery, "env", r.Env,
+			"integration", r.Integration, "trace_id", r.TraceID)
 		return
 	}
-	s.log.Info("scheduler: destination circuit closed", "destination", d.key)
+	s.log.Info("scheduler: destination circuit closed", "destination", d.key, "state", d.state(now),
+		"delivery", r.Delivery, "env", r.Env, "integration", r.Integration, "trace_id", r.TraceID)
 }
 
+// snapshot lists the destinations; s.mu is held.
 func (s *Scheduler) snapshot(now time.Time) []DestInfo {
 	out := make([]DestInfo, 0, len(s.dests))
 	for _, d := range s.dests {

@@ -23,7 +23,6 @@
 package scheduler
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -61,6 +60,9 @@ type Report struct {
 	Latency time.Duration
 	// Error describes a failed attempt, for the destination listing.
 	Error string
+	// Delivery, Env, Integration and TraceID name the delivery attempted,
+	// for the log line of a circuit the attempt opened or closed.
+	Delivery, Env, Integration, TraceID string
 }
 
 // Options configures a Scheduler. Zero values take the defaults noted.
@@ -126,22 +128,20 @@ type Scheduler struct {
 	pool    *ants.Pool
 	log     *slog.Logger
 
-	notesMu sync.Mutex
-	notes   map[string]time.Time // announced work, merged by the dispatcher
-	kick    chan struct{}
-	reports chan report
-	asks    chan chan []DestInfo
+	tick    chan struct{} // wakes the clock for an earlier wake time
 	quit    chan struct{}
 	done    chan struct{}
 	running sync.WaitGroup // attempts in flight
 
-	// The dispatcher's own state; only the dispatcher goroutine touches it.
+	mu           sync.Mutex // guards what follows (see dispatch.go)
 	dests        map[string]*dest
 	ring         ring
 	timers       timerHeap
 	inflight     int
 	slowInflight int
 	nextScan     time.Time
+	started      bool // grants are made only between Start and Stop
+	stopped      bool
 }
 
 // report is a Report with its grant.
@@ -162,28 +162,27 @@ func New(q Queue, attempt Attempt, o Options) (*Scheduler, error) {
 	}
 	return &Scheduler{
 		o: o, q: q, attempt: attempt, pool: pool, log: o.Logger,
-		notes: map[string]time.Time{}, kick: make(chan struct{}, 1),
-		reports: make(chan report, o.Workers), asks: make(chan chan []DestInfo),
-		quit: make(chan struct{}), done: make(chan struct{}),
+		tick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
 		dests: map[string]*dest{},
 	}, nil
 }
 
-// Start starts the dispatcher.
-func (s *Scheduler) Start() { go s.run() }
+// Start starts granting attempts, and the clock.
+func (s *Scheduler) Start() {
+	s.mu.Lock()
+	s.started = true
+	s.mu.Unlock()
+	go s.run()
+}
 
-// Notify announces work of dest due at due (an append, a redrive). It does
-// not block.
+// Notify announces work of dest due at due (an append, a redrive), and
+// grants it a slot if one is free.
 func (s *Scheduler) Notify(dest string, due time.Time) {
-	s.notesMu.Lock()
-	if t, ok := s.notes[dest]; !ok || due.Before(t) {
-		s.notes[dest] = due
-	}
-	s.notesMu.Unlock()
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.o.Now()
+	s.announce(dest, due, now)
+	s.pump(now, nil)
 }
 
 // Stop stops granting attempts and waits up to timeout for those in
@@ -196,6 +195,9 @@ func (s *Scheduler) Stop(timeout time.Duration) bool {
 		close(s.quit)
 	}
 	<-s.done
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
 	ended := make(chan struct{})
 	go func() { s.running.Wait(); close(ended) }()
 	t := time.NewTimer(timeout)
@@ -209,16 +211,14 @@ func (s *Scheduler) Stop(timeout time.Duration) bool {
 	}
 }
 
-var errStopped = errors.New("scheduler: stopped")
+// Pool returns how many workers are running an attempt and the size of
+// the worker pool.
+func (s *Scheduler) Pool() (running, capacity int) { return s.pool.Running(), s.pool.Cap() }
 
 // Destinations returns the state of every destination the scheduler
 // knows, for the admin API.
 func (s *Scheduler) Destinations() ([]DestInfo, error) {
-	ch := make(chan []DestInfo, 1)
-	select {
-	case s.asks <- ch:
-		return <-ch, nil
-	case <-s.done:
-		return nil, errStopped
-	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.snapshot(s.o.Now()), nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -28,6 +29,8 @@ type Options struct {
 	// MaxReply bounds the reply body read; 1 MiB. A longer one is not read
 	// and its status still counts.
 	MaxReply int
+	// Resolver resolves destination names; net.DefaultResolver when nil.
+	Resolver *net.Resolver
 }
 
 // Client makes the requests of delivery attempts: one fasthttp
@@ -59,7 +62,7 @@ func NewClient(o Options) *Client {
 	if o.MaxReply <= 0 {
 		o.MaxReply = 1 << 20
 	}
-	return &Client{o: o, dial: Dial(o.AllowPrivate, o.Timeout), hosts: map[string]*host{}}
+	return &Client{o: o, dial: Dial(o.AllowPrivate, o.Timeout, o.Resolver), hosts: map[string]*host{}}
 }
 
 // DestKey returns the destination of a URL, the unit of scheduling and of
@@ -174,7 +177,7 @@ type Request struct {
 type Outcome struct {
 	Status     int           // the reply's status, 0 when none came
 	RetryAfter time.Duration // from a Retry-After reply header, 0 when none
-	Reply      []byte        // the reply body, with Request.WantReply
+	Reply      []byte        // the reply body, with Request.WantReply; nil when over MaxReply
 	Err        error         // transport error, or ErrNotSent
 }
 
@@ -256,14 +259,15 @@ func (c *Client) send(h *host, r *Request, ts int64, sig Signatures) Outcome {
 	}
 	err := h.hc.DoTimeout(req, resp, c.o.Timeout)
 	o := Outcome{Status: resp.StatusCode()}
-	if errors.Is(err, fasthttp.ErrBodyTooLarge) && o.Status != 0 {
+	tooLarge := errors.Is(err, fasthttp.ErrBodyTooLarge) && o.Status != 0
+	if tooLarge {
 		err = nil // the status is what counts; the body is not read
 	}
 	if err != nil {
 		return Outcome{Err: err}
 	}
 	o.RetryAfter = ParseRetryAfter(resp.Header.Peek("Retry-After"), time.Unix(ts, 0))
-	if r.WantReply {
+	if r.WantReply && !tooLarge {
 		o.Reply = bytes.Clone(resp.Body())
 	}
 	return o

@@ -63,8 +63,12 @@ func (p *pebbleSpool) Append(b *Batch) (res AppendResult, err error) {
 }
 
 // admit refuses b when it would exceed a budget: the pending count, the
-// byte budget, or the free space the disk must keep.
+// byte budget, or the free space the disk must keep; or while Pebble
+// cannot flush its memtable (faults.go).
 func (p *pebbleSpool) admit(b *Batch) error {
+	if p.f.degraded.Load() {
+		return ErrOverloaded
+	}
 	n := int64(len(b.Deliveries)) * recordOverhead
 	for _, body := range b.Bodies {
 		n += int64(len(body.Header) + len(body.Payload))

@@ -30,7 +30,7 @@ func (s blobStore) write(name string, payload []byte) (string, error) {
 	path := s.path(name)
 	f, err := s.fs.Create(path, vfs.WriteCategoryUnspecified)
 	if err != nil {
-		return "", fmt.Errorf("spool: writing a body: %w", err)
+		return "", fmt.Errorf("%w: writing a body: %v", ErrUnavailable, err)
 	}
 	_, err = f.Write(payload)
 	if err == nil {
@@ -44,7 +44,7 @@ func (s blobStore) write(name string, payload []byte) (string, error) {
 	}
 	if err != nil {
 		s.fs.Remove(path)
-		return "", fmt.Errorf("spool: writing a body: %w", err)
+		return "", fmt.Errorf("%w: writing a body: %v", ErrUnavailable, err)
 	}
 	return path, nil
 }

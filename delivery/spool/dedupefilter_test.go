@@ -53,7 +53,7 @@ func TestSpoolDedupeAcrossReopen(t *testing.T) {
 	mustAppend(t, sp, b)
 	sp.Close()
 	sp = openTestSpool(t, dir)
-	f := sp.(*pebbleSpool).filter
+	f := sp.(*reopener).cur.Load().filter
 	eventually(t, 5*time.Second, "filter loaded", f.ready.Load)
 	if !f.mayContain(dedupeSuffix(d)) {
 		t.Fatal("the loaded filter misses a live record")
@@ -71,7 +71,7 @@ func TestSpoolDedupeAcrossReopen(t *testing.T) {
 	sp.Close()
 	sp = openTestSpool(t, dir)
 	defer sp.Close()
-	f = sp.(*pebbleSpool).filter
+	f = sp.(*reopener).cur.Load().filter
 	eventually(t, 5*time.Second, "filter loaded", f.ready.Load)
 	again := *old
 	again.EventID, again.Now, again.Expires = "ev-00", now, now.Add(time.Hour)

@@ -3,6 +3,8 @@ package spool
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,8 +22,12 @@ type dq struct {
 	writing map[string]struct{} // ids written, not yet published
 	pending int                 // pending deliveries stored, leased or not
 	resting bool                // its circuit is open: scans load what is asked, no more
-	expiry  time.Time           // no lease expires before; zero: none is held
-	dropped bool                // removed from the spool's map: look it up again
+	// sweep is when a resting queue's earliest due delivery may have run
+	// out of its schedule, for Sweep; valid when sweepSet.
+	sweep    time.Time
+	sweepSet bool
+	expiry   time.Time // no lease expires before; zero: none is held
+	dropped  bool      // removed from the spool's map: look it up again
 }
 
 // leaseOf is one leased delivery.
@@ -50,6 +56,7 @@ func (p *pebbleSpool) dqLocked(dest string) *dq {
 	q := p.dqs[dest]
 	if q == nil {
 		q = &dq{key: dest, leased: map[string]*leaseOf{}, writing: map[string]struct{}{}}
+		q.resting, q.sweepSet = p.resting[dest], p.resting[dest]
 		p.dqs[dest] = q
 	}
 	return q
@@ -67,7 +74,9 @@ func (p *pebbleSpool) lockDQ(dest string, create bool) *dq {
 				return nil
 			}
 			q = p.dqLocked(dest)
-			q.win[0].full, q.win[1].full = true, true
+			if !q.resting { // a resting one keeps nothing in memory
+				q.win[0].full, q.win[1].full = true, true
+			}
 		}
 		p.dmu.Unlock()
 		q.mu.Lock()
@@ -109,6 +118,9 @@ func (p *pebbleSpool) insertLocked(q *dq, e *entry) {
 	}
 	if e.body != nil && e.body.payload != nil && p.cachedBytes.Load()+e.body.size > p.o.MaxCachedBodies {
 		e.body = nil // read again when sent
+	}
+	if q.resting {
+		q.sweepBy(e.d.Expires)
 	}
 	added, evicted := w.insert(e, limit)
 	if added {
@@ -317,11 +329,19 @@ func (p *pebbleSpool) end(q *dq, l *leaseOf, written bool, pendingDelta int, nex
 // bounded at -∞; its scans then load only what a Lease asks for, so they
 // stay empty but for that.
 func (p *pebbleSpool) Rest(dest string, resting bool) {
+	p.dmu.Lock()
+	if resting {
+		p.resting[dest] = true
+	} else {
+		delete(p.resting, dest)
+	}
+	p.dmu.Unlock()
 	q := p.lockDQ(dest, false)
 	if q == nil {
 		return
 	}
 	q.resting = resting
+	q.sweep, q.sweepSet = time.Time{}, resting // a new rest: sweep at once
 	if resting {
 		for i := range q.win {
 			p.uncache(q.win[i].clear())
@@ -334,8 +354,19 @@ func (p *pebbleSpool) Rest(dest string, resting bool) {
 // process wrote, which announces it; f is never called.
 func (p *pebbleSpool) Watch(func(dest string, due time.Time)) {}
 
-// Next implements Spool.
+// restingDests lists the destinations told to rest.
+func (p *pebbleSpool) restingDests() []string {
+	p.dmu.Lock()
+	defer p.dmu.Unlock()
+	return slices.Collect(maps.Keys(p.resting))
+}
+
+// Next implements Spool. A broken store has nothing due until it is
+// replaced.
 func (p *pebbleSpool) Next(dest string, now time.Time) time.Time {
+	if p.f.broken.Load() {
+		return now.Add(reopenEvery)
+	}
 	q := p.lockDQ(dest, false)
 	if q == nil {
 		return time.Time{}
@@ -346,8 +377,22 @@ func (p *pebbleSpool) Next(dest string, now time.Time) time.Time {
 	return next
 }
 
+// Pending implements Spool.
+func (p *pebbleSpool) Pending(dest string) int64 {
+	q := p.lockDQ(dest, false)
+	if q == nil {
+		return 0
+	}
+	n := q.pending
+	p.unlockDQ(q)
+	return int64(n)
+}
+
 // Destinations implements Spool.
 func (p *pebbleSpool) Destinations(now time.Time) []DestDue {
+	if p.f.broken.Load() {
+		return nil
+	}
 	p.dmu.Lock()
 	qs := make([]*dq, 0, len(p.dqs))
 	for _, q := range p.dqs {

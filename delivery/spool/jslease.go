@@ -20,8 +20,11 @@ type jsDest struct {
 	dest, tok string
 	ready     [2][]*jsLease
 	pulling   [2]bool
-	held      [2]int // leases handed out
-	resting   bool   // its circuit is open: nothing is fetched ahead
+	held      [2]int    // leases handed out
+	resting   bool      // its circuit is open: nothing is fetched ahead
+	sweep     time.Time // resting: when Sweep looks at it next (zero: at once)
+	woke      bool      // resting: a retry came due during a sweep
+	counted   [2]int64  // its consumers' deliveries, as of the last poll
 	cond      *sync.Cond
 
 	cmu  sync.Mutex
@@ -532,10 +535,16 @@ func (j *jsSpool) Rest(dest string, resting bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	q := j.dests[dest]
-	if q == nil || q.resting == resting {
+	if q == nil && !resting {
 		return
 	}
-	q.resting = resting
+	if q == nil {
+		q = j.destLocked(dest) // kept while it rests: Sweep visits it
+	}
+	if q.resting == resting {
+		return
+	}
+	q.resting, q.sweep = resting, time.Time{}
 	if resting {
 		for cl := range q.ready {
 			for _, l := range q.ready[cl] {
@@ -579,5 +588,11 @@ func (j *jsSpool) onWake(m *nats.Msg) {
 	if dest == "" || len(parts) != 5 {
 		return
 	}
-	j.activate(dest, strings.Index("fr", parts[3]))
+	cl := strings.Index("fr", parts[3])
+	j.mu.Lock()
+	if q := j.dests[dest]; q != nil && q.resting {
+		q.sweep, q.woke = time.Time{}, true // a retry came due: it may have run out already
+	}
+	j.mu.Unlock()
+	j.activate(dest, cl)
 }

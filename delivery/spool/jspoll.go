@@ -33,6 +33,7 @@ func (j *jsSpool) poll() {
 	defer cancel()
 	now := time.Now()
 	st := &Stats{}
+	seen := map[*jsDest]bool{}
 	lister := j.st.ListConsumers(ctx)
 	for info := range lister.Info() {
 		switch info.Name {
@@ -54,6 +55,8 @@ func (j *jsSpool) poll() {
 		st.Pending += int64(info.NumPending) + int64(info.NumAckPending)
 		j.mu.Lock()
 		q := j.destLocked(dest)
+		q.counted[cl] = int64(info.NumPending) + int64(info.NumAckPending)
+		seen[q] = true
 		others := info.NumAckPending > q.held[cl]+len(q.ready[cl])
 		delivering := j.watch != nil
 		j.mu.Unlock()
@@ -69,6 +72,13 @@ func (j *jsSpool) poll() {
 		j.log.Warn("spool: jetstream: listing consumers", "err", err)
 		return
 	}
+	j.mu.Lock()
+	for _, q := range j.dests {
+		if !seen[q] {
+			q.counted = [2]int64{} // its consumers are gone: nothing queued
+		}
+	}
+	j.mu.Unlock()
 	for _, s := range []jetstream.Stream{j.st, j.refs} {
 		if info, err := s.Info(ctx); err == nil {
 			st.Bytes += int64(info.State.Bytes)

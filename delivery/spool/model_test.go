@@ -3,6 +3,7 @@ package spool
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -35,14 +36,17 @@ type mdel struct {
 	id, ev, dest string
 	attempts     int
 	due          time.Time
+	expires      time.Time
+	moved        bool // a first attempt put back later or redriven: no longer due when created
 	status       Status
 	lease        *Delivery // the leased copy, nil when not leased
 }
 
 type model struct {
-	ds     map[string]*mdel
-	dedupe map[string]mdedupe
-	bodies map[string]string // event → payload
+	ds      map[string]*mdel
+	resting map[string]bool // destinations told to rest; the spool forgets at a crash
+	dedupe  map[string]mdedupe
+	bodies  map[string]string // event → payload
 }
 
 type mdedupe struct {
@@ -51,7 +55,7 @@ type mdedupe struct {
 }
 
 func (m *model) clone() *model {
-	c := &model{ds: map[string]*mdel{}, dedupe: m.dedupe, bodies: m.bodies}
+	c := &model{ds: map[string]*mdel{}, dedupe: m.dedupe, bodies: m.bodies, resting: maps.Clone(m.resting)}
 	for id, d := range m.ds {
 		cd := *d
 		c.ds[id] = &cd
@@ -136,7 +140,7 @@ type modelRun struct {
 
 func runModel(t *testing.T, seed uint64, steps int) {
 	r := &modelRun{t: t, rng: rand.New(rand.NewPCG(seed, 42)), fs: vfs.NewCrashableMem(), now: t0,
-		m: &model{ds: map[string]*mdel{}, dedupe: map[string]mdedupe{}, bodies: map[string]string{}}}
+		m: &model{ds: map[string]*mdel{}, dedupe: map[string]mdedupe{}, bodies: map[string]string{}, resting: map[string]bool{}}}
 	// Small bounds, so that windows fill, evict and rescan, and some
 	// bodies go to blob files.
 	r.o = Options{PerDestCached: 3, MaxCached: 5, ScanBatch: 2, InlineBody: 40, MaxCachedBody: 20, MaxCachedBodies: 60}
@@ -233,7 +237,7 @@ func (r *modelRun) step() {
 				t.Fatalf("Release(%s): %v", d.id, err)
 			}
 			if due.After(d.due) {
-				d.due = due
+				d.due, d.moved = due, true
 			}
 			d.lease = nil
 			r.done(false)
@@ -244,11 +248,19 @@ func (r *modelRun) step() {
 			if _, err := r.sp.Redrive("prod", d.id, r.now, r.now.Add(time.Hour)); err != nil {
 				t.Fatalf("Redrive(%s): %v", d.id, err)
 			}
-			d.status, d.due = StatusPending, r.now
+			d.status, d.due, d.expires, d.moved = StatusPending, r.now, r.now.Add(time.Hour), true
 			r.done(false)
 		}
 	case op < 83:
 		r.expire()
+	case op < 85:
+		dest := modelDests[r.rng.IntN(len(modelDests))]
+		rest := !r.m.resting[dest]
+		r.logf("rest %s %v", dest, rest)
+		r.sp.Rest(dest, rest)
+		r.m.resting[dest] = rest
+	case op < 89:
+		r.sweep()
 	case op < 97:
 		r.now = r.now.Add(time.Duration(r.rng.IntN(15)) * time.Millisecond)
 	default:
@@ -267,6 +279,9 @@ func (r *modelRun) appendEvent() {
 		}
 	}
 	b := batch(ev, payload, r.now, dests...)
+	for _, d := range b.Deliveries {
+		d.Expires = r.now.Add(modelSpan)
+	}
 	var key string
 	if r.rng.IntN(3) == 0 {
 		key = "k" + strconv.Itoa(r.rng.IntN(6))
@@ -291,7 +306,7 @@ func (r *modelRun) appendEvent() {
 	}
 	r.m.bodies[ev] = payload
 	for _, d := range b.Deliveries {
-		r.m.ds[d.ID] = &mdel{id: d.ID, ev: ev, dest: d.Dest, due: r.now, status: StatusPending}
+		r.m.ds[d.ID] = &mdel{id: d.ID, ev: ev, dest: d.Dest, due: r.now, expires: d.Expires, status: StatusPending}
 	}
 	r.done(len(b.Deliveries) > 0 || key != "") // an empty event writes nothing, so syncs nothing
 }
@@ -346,6 +361,52 @@ func (r *modelRun) lease() {
 	r.done(false)
 }
 
+// modelSpan is how long the model's deliveries' retry schedule lasts.
+const modelSpan = 60 * time.Millisecond
+
+// sweep runs Sweep: unleased due deliveries of a resting destination
+// whose schedule ran out are dead-lettered, and nothing else. Each such
+// delivery must be, with one allowance: a first attempt that was moved
+// (put back later, or redriven) may wait until a span after its due time,
+// when every first attempt sorted before it has run out too.
+func (r *modelRun) sweep() {
+	r.logf("sweep")
+	ds, err := r.sp.Sweep(r.now, 1000, "expired")
+	if err != nil {
+		r.t.Fatalf("Sweep: %v", err)
+	}
+	want, may := map[string]bool{}, map[string]bool{}
+	for id, d := range r.m.ds {
+		if r.m.resting[d.dest] && d.status == StatusPending && d.lease == nil && !d.due.After(r.now) && !r.now.Before(d.expires) {
+			may[id] = true
+			if d.attempts > 0 || !d.moved || !r.now.Before(d.due.Add(modelSpan)) {
+				want[id] = true
+			}
+		}
+	}
+	for _, d := range ds {
+		if !may[d.ID] || d.Status != StatusDead || d.Reason != "expired" {
+			r.t.Fatalf("Sweep dead-lettered %s (%s), which the model keeps", d.ID, d.Status)
+		}
+		md := r.m.ds[d.ID]
+		md.status, md.due = StatusDead, r.now
+		delete(want, d.ID)
+	}
+	if len(want) > 0 {
+		var left []string
+		for id := range want {
+			d, err := r.sp.Get("prod", id)
+			if err != nil {
+				left = append(left, id+": "+err.Error())
+				continue
+			}
+			left = append(left, fmt.Sprintf("%s (%s, %d attempts, due %v, expires %v)", id, d.Status, d.Attempts, d.Due.Sub(t0), d.Expires.Sub(t0)))
+		}
+		r.t.Fatalf("Sweep left pending what ran out of its schedule: %s", strings.Join(left, "; "))
+	}
+	r.done(false)
+}
+
 func (r *modelRun) expire() {
 	before := r.now.Add(-50 * time.Millisecond)
 	r.logf("expire dead before %v", before.Sub(t0))
@@ -376,6 +437,7 @@ func (r *modelRun) crash() {
 			for _, d := range r.m.ds {
 				d.lease = nil
 			}
+			clear(r.m.resting)
 			r.snaps = []*model{r.m.clone()}
 			return
 		}

@@ -39,7 +39,7 @@ func (p *pebbleSpool) Ack(d *Delivery, a Attempt, then *Batch) error {
 			delta += more
 		}
 		qs := p.markWriting(entries)
-		if err := p.commit(w, false, delta+freed); err != nil {
+		if err := p.commit(w, then != nil, delta+freed); err != nil {
 			p.unmarkWriting(qs, entries)
 			for _, path := range blobs {
 				p.blobs.remove(path)

@@ -90,6 +90,9 @@ type pebbleSpool struct {
 
 	dmu sync.Mutex
 	dqs map[string]*dq
+	// resting are the destinations told to rest, whether or not their
+	// queue state exists now (it goes when their queue empties).
+	resting map[string]bool
 
 	keyLocks  keyLocks // dedupe keys being checked and written
 	bodyLocks [64]sync.Mutex
@@ -99,27 +102,33 @@ type pebbleSpool struct {
 	cached, cachedBytes, scans   atomic.Int64
 	leaseSeq                     atomic.Uint64
 
-	closing atomic.Bool
-	closeMu sync.RWMutex // held for reading around every operation
-	closed  bool
+	f          *faults
+	ops        atomic.Int64 // calls inside use
+	committing atomic.Int64 // of which inside a commit
+	closing    atomic.Bool
+	closed     atomic.Bool
 }
 
-// Open opens (creating if needed) the Pebble spool in o.Dir. Deliveries
-// left pending by an earlier run are found again, none of them leased.
-func Open(o Options) (Spool, error) {
-	o, err := o.withDefaults()
-	if err != nil {
-		return nil, err
-	}
+// openStore opens the Pebble store in o.Dir (o has its defaults). onBreak
+// is called once if a write of the store fails; leases are numbered from
+// leaseFrom.
+func openStore(o Options, onBreak func(*faults), leaseFrom uint64) (*pebbleSpool, error) {
 	if err := makeDirs(o.FS, o.Dir, "db", "blobs"); err != nil {
 		return nil, fmt.Errorf("spool: %s: %w", o.Dir, err)
 	}
-	db, err := pebble.Open(o.FS.PathJoin(o.Dir, "db"), pebbleOptions(o))
+	f := &faults{log: o.Logger}
+	f.onBreak = func() { onBreak(f) }
+	db, err := pebble.Open(o.FS.PathJoin(o.Dir, "db"), pebbleOptions(o, f))
+	if err == nil && f.broken.Load() {
+		db.Close()
+		err = f.err()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("spool: opening %s: %w", o.Dir, err)
 	}
 	p := &pebbleSpool{o: o, db: db, log: o.Logger, filter: newDedupeFilter(), loaded: make(chan struct{}),
-		dqs: map[string]*dq{}}
+		dqs: map[string]*dq{}, resting: map[string]bool{}, f: f}
+	p.leaseSeq.Store(leaseFrom)
 	p.keyLocks.m = map[string]chan struct{}{}
 	p.disk = diskSpace{fs: o.FS, dir: o.Dir}
 	if p.blobs, err = openBlobs(o.FS, o.FS.PathJoin(o.Dir, "blobs")); err != nil {
@@ -129,6 +138,10 @@ func Open(o Options) (Spool, error) {
 	if err := p.load(); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if f.broken.Load() { // a write of the open failed
+		db.Close()
+		return nil, f.err()
 	}
 	if p.o.MaxBytes <= 0 {
 		free, err := p.disk.free()
@@ -176,8 +189,8 @@ const memTableSize = 16 << 20
 // which mostly misses, costs a filter probe per file rather than a block
 // read; and no block compression: the spool's data is short-lived, and CPU
 // is what the gateway runs out of first, not disk.
-func pebbleOptions(o Options) *pebble.Options {
-	po := &pebble.Options{FS: o.FS, Logger: pebbleLogger{o.Logger}, MemTableSize: memTableSize}
+func pebbleOptions(o Options, f *faults) *pebble.Options {
+	po := &pebble.Options{FS: o.FS, Logger: pebbleLogger{o.Logger, f}, EventListener: f.listener(), MemTableSize: memTableSize}
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 		po.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
@@ -267,11 +280,15 @@ func (p *pebbleSpool) Stats() Stats {
 	}
 }
 
-// use runs f unless the spool is closed.
+// use runs f unless the store is broken or closed. Close waits for the
+// calls inside use to return.
 func (p *pebbleSpool) use(f func() error) error {
-	p.closeMu.RLock()
-	defer p.closeMu.RUnlock()
-	if p.closed {
+	p.ops.Add(1)
+	defer p.ops.Add(-1)
+	switch {
+	case p.f.broken.Load():
+		return p.f.err()
+	case p.closed.Load():
 		return ErrClosed
 	}
 	return f()
@@ -283,21 +300,63 @@ func (p *pebbleSpool) Close() error {
 		return nil
 	}
 	<-p.loaded
-	p.closeMu.Lock()
-	defer p.closeMu.Unlock()
-	p.closed = true
-	if err := p.db.Close(); err != nil {
+	p.closed.Store(true)
+	p.drain(func() bool { return p.ops.Load() == 0 })
+	if err := p.db.Close(); err != nil && !p.f.broken.Load() {
 		return fmt.Errorf("spool: closing: %w", err)
 	}
 	return nil
 }
 
-// commit commits b, synced or not, and accounts its bytes.
-func (p *pebbleSpool) commit(b *pebble.Batch, sync bool, delta int64) error {
+// retire closes a broken store: it waits for the calls inside it to
+// return, up to grace for those inside a commit (Pebble may never return
+// one queued behind the commit that failed; it is abandoned, and its
+// caller never acknowledged anything), then closes Pebble.
+func (p *pebbleSpool) retire(grace time.Duration) {
+	if !p.closing.CompareAndSwap(false, true) {
+		return
+	}
+	<-p.loaded
+	p.closed.Store(true)
+	p.drain(func() bool { return p.ops.Load() == p.committing.Load() })
+	deadline := time.Now().Add(grace)
+	p.drain(func() bool { return p.ops.Load() == 0 || time.Now().After(deadline) })
+	if n := p.committing.Load(); n > 0 {
+		p.log.Error("spool: abandoning writes that never returned from the broken store", "writes", n)
+	}
+	if err := p.db.Close(); err != nil {
+		p.log.Warn("spool: closing the broken store", "err", err)
+	}
+}
+
+// drain waits until done reports true.
+func (p *pebbleSpool) drain(done func() bool) {
+	for wait := 50 * time.Microsecond; !done(); wait = min(2*wait, 10*time.Millisecond) {
+		time.Sleep(wait)
+	}
+}
+
+// commit commits b, synced or not, and accounts its bytes. A write Pebble
+// cannot make breaks the store (see faults.go) and returns ErrUnavailable.
+func (p *pebbleSpool) commit(b *pebble.Batch, sync bool, delta int64) (err error) {
+	if p.f.broken.Load() {
+		return p.f.err()
+	}
 	opt := pebble.NoSync
 	if sync {
 		opt = pebble.Sync
 	}
+	p.committing.Add(1)
+	defer func() {
+		p.committing.Add(-1)
+		if r := recover(); r != nil {
+			fc, ok := r.(fatalCommit)
+			if !ok {
+				panic(r)
+			}
+			err = p.f.breakWith(fc.err)
+		}
+	}()
 	if err := b.Commit(opt); err != nil {
 		return fmt.Errorf("spool: writing: %w", err)
 	}
@@ -317,20 +376,6 @@ func (p *pebbleSpool) get(key []byte) ([]byte, error) {
 	out := append([]byte(nil), v...)
 	c.Close()
 	return out, nil
-}
-
-// pebbleLogger sends Pebble's errors to slog and drops its chatter.
-type pebbleLogger struct{ log *slog.Logger }
-
-func (l pebbleLogger) Infof(string, ...any) {}
-
-func (l pebbleLogger) Errorf(format string, args ...any) {
-	l.log.Error("spool: pebble", "msg", fmt.Sprintf(format, args...))
-}
-
-func (l pebbleLogger) Fatalf(format string, args ...any) {
-	l.log.Error("spool: pebble fatal", "msg", fmt.Sprintf(format, args...))
-	panic(fmt.Sprintf(format, args...))
 }
 
 // diskSpace reads the free space of the spool's disk, at most every
@@ -353,6 +398,13 @@ func (s *diskSpace) free() (int64, error) {
 		return 0, err
 	}
 	return int64(u.AvailBytes), nil
+}
+
+// roomFor reports whether the disk has n bytes free now, or cannot tell,
+// and what it has.
+func (s *diskSpace) roomFor(n int64) (int64, bool) {
+	avail, err := s.free()
+	return avail, err != nil || avail >= n
 }
 
 // room reports whether n more bytes leave at least minFree free.

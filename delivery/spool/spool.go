@@ -41,8 +41,9 @@ type Spool interface {
 	Body(d *Delivery) (*Body, error)
 	// Ack ends a leased delivery that was delivered, recording attempt a
 	// (for the history of what follows, when then is set). When then is
-	// not nil, it is appended in the same write (a sync webhook made from
-	// a runner's reply).
+	// not nil, it is appended in the same write, and that write is synced:
+	// what follows (a sync webhook made from a runner's reply) exists
+	// nowhere else once the delivery is gone.
 	Ack(d *Delivery, a Attempt, then *Batch) error
 	// Reschedule records attempt a of a leased delivery and makes it due
 	// again at due.
@@ -80,10 +81,22 @@ type Spool interface {
 	// retries falling due on the store's own schedule. The embedded
 	// store holds only what its process wrote and never calls f.
 	Watch(f func(dest string, due time.Time))
+	// Pending returns how many pending deliveries dest has, leased or
+	// not (for the admin API's destination listing). It reads memory
+	// only.
+	Pending(dest string) int64
 	// Rest says dest's circuit opened (resting) or closed again. While it
 	// rests the spool keeps nothing in memory for it beyond what a Lease
 	// asks for.
 	Rest(dest string, resting bool)
+	// Sweep dead-letters, with reason, up to max due and unleased
+	// deliveries of resting destinations whose retry schedule has run out
+	// at now (Expires not after now), and returns them. It is how a
+	// destination's backlog ends while its circuit keeps it from being
+	// leased: without it the backlog would grow for as long as the rest
+	// lasts. Call it about once a second; it reads only the queues whose
+	// earliest expiry has come.
+	Sweep(now time.Time, max int, reason string) ([]*Delivery, error)
 	// Expire removes dedupe records expired at now and dead letters older
 	// than deadBefore, up to max of each, and reports how many it removed.
 	Expire(now, deadBefore time.Time, max int) (int, error)
@@ -158,8 +171,8 @@ type Delivery struct {
 	Integration  string
 	Provider     string
 	ConnectionID string // "" for an unmatched event
-	SyncName     string // runner deliveries
-	Model        string // runner deliveries
+	SyncName     string // runner and sync deliveries
+	Model        string // runner and sync deliveries
 	URL          string
 	Dest         string // scheme://host:port, the unit of scheduling
 	Part         int    // which body of its event it carries

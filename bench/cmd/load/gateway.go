@@ -123,7 +123,7 @@ func freePort() (string, error) {
 }
 
 // startGateway runs `edgehook serve` on a fresh data dir with an embedded
-// etcd and waits until /readyz answers 200.
+// etcd, and the extra flags, and waits until /readyz answers 200.
 func startGateway(bin, dataDir string, extra ...string) (*gateway, error) {
 	in, err := freePort()
 	if err != nil {
@@ -133,8 +133,9 @@ func startGateway(bin, dataDir string, extra ...string) (*gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, append([]string{"serve", "--data-dir", dataDir, "--listen", in, "--admin-listen", ad,
-		"--allow-private-destinations", "--log-level", "error"}, extra...)...)
+	args := append([]string{"serve", "--data-dir", dataDir, "--listen", in, "--admin-listen", ad,
+		"--allow-private-destinations", "--log-level", "error"}, extra...)
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -240,4 +241,26 @@ func procStatus(pid int, field string) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("%s not in /proc/%d/status", field, pid)
+}
+
+// gauges reads the named series (without labels) from the gateway's
+// /metrics; a missing one reads 0.
+func (g *gateway) gauges(names ...string) []float64 {
+	out := make([]float64, len(names))
+	code, body, err := fasthttp.Get(nil, "http://"+g.admin+"/metrics")
+	if err != nil || code != 200 {
+		return out
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		name, val, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		for i, n := range names {
+			if name == n {
+				out[i], _ = strconv.ParseFloat(strings.TrimSpace(val), 64)
+			}
+		}
+	}
+	return out
 }

@@ -32,6 +32,9 @@ type config struct {
 	replicas int    // the JetStream streams' replicas
 	role     string // all, or split: an ingest and a deliver instance
 	natsBin  string
+	soak     time.Duration
+	// soakBaseline is how long the all-healthy baseline of the soak runs.
+	soakBaseline time.Duration
 }
 
 func main() {
@@ -49,6 +52,8 @@ func main() {
 	flag.DurationVar(&c.drainMax, "drain-timeout", 2*time.Minute, "longest wait for the delivery backlog to drain")
 	flag.BoolVar(&c.keep, "keep", false, "keep the gateway's data dir")
 	flag.StringVar(&c.profile, "profile", "", "write the gateway's CPU profile of the max-rate phase and its allocation profile into this directory")
+	flag.DurationVar(&c.soak, "soak", 0, "run the soak instead: this long with 1,000 destinations of which 150 misbehave (see soak.go)")
+	flag.DurationVar(&c.soakBaseline, "soak-baseline", 2*time.Minute, "length of the soak's all-healthy baseline")
 	flag.StringVar(&c.compare, "compare", "", "also measure this gateway binary (an earlier build), in the same run against the same ceiling")
 	flag.StringVar(&c.spool, "spool", "embedded", "spool backend: embedded, or nats (a cluster of three nats-server processes started here)")
 	flag.IntVar(&c.replicas, "replicas", 3, "with -spool nats: the streams' replicas (1 or 3)")
@@ -66,6 +71,9 @@ func main() {
 }
 
 func run(c *config) error {
+	if c.soak > 0 {
+		return runSoak(c)
+	}
 	bin, err := ensureBinary(c.bin)
 	if err != nil {
 		return err
