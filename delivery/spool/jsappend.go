@@ -30,31 +30,37 @@ func (j *jsSpool) Append(b *Batch) (res AppendResult, err error) {
 		if err := j.admit(b); err != nil {
 			return err
 		}
-		ctx, cancel := j.ctx()
-		defer cancel()
-		var prior uint64 // an expired dedupe record the new one replaces
-		if b.Dedupe != nil {
-			first, live, seq, err := j.liveDedupe(ctx, b.Dedupe)
-			if err != nil || live {
-				res = AppendResult{Duplicate: live, FirstID: first}
-				return err
-			}
-			prior = seq
-		}
-		if len(b.Deliveries) == 0 && b.Dedupe == nil {
-			return nil
-		}
-		ds, bodies, err := j.prepare(b)
-		if err != nil {
-			return err
-		}
-		if err := j.publishAll(ctx, bodies); err != nil {
-			return err
-		}
-		res, err = j.publishDeliveries(ctx, ds, b.Dedupe, prior)
+		res, err = j.appendBatch(b)
 		return err
 	})
 	return res, err
+}
+
+// appendBatch is Append without the budgets (what follows an Ack is
+// stored however full the spool is, as in the embedded store); the
+// caller holds closeMu for reading.
+func (j *jsSpool) appendBatch(b *Batch) (AppendResult, error) {
+	ctx, cancel := j.ctx()
+	defer cancel()
+	var prior uint64 // an expired dedupe record the new one replaces
+	if b.Dedupe != nil {
+		first, live, seq, err := j.liveDedupe(ctx, b.Dedupe)
+		if err != nil || live {
+			return AppendResult{Duplicate: live, FirstID: first}, err
+		}
+		prior = seq
+	}
+	if len(b.Deliveries) == 0 && b.Dedupe == nil {
+		return AppendResult{}, nil
+	}
+	ds, bodies, err := j.prepare(b)
+	if err != nil {
+		return AppendResult{}, err
+	}
+	if err := j.publishAll(ctx, bodies); err != nil {
+		return AppendResult{}, err
+	}
+	return j.publishDeliveries(ctx, ds, b.Dedupe, prior)
 }
 
 // admit refuses b when the budgets, as read at the last poll, would be

@@ -349,7 +349,8 @@ func (j *jsSpool) settle(l *jsLease, confirm bool) {
 	}
 }
 
-// Ack implements Spool. then is appended before the delivery is
+// Ack implements Spool. then is appended, and acknowledged by the
+// servers (stored on a quorum of them), before the delivery is
 // acknowledged: a crash in between sends the delivery again, and its
 // then once more (deduplicated by message id within the window).
 func (j *jsSpool) Ack(d *Delivery, a Attempt, then *Batch) error {
@@ -359,7 +360,7 @@ func (j *jsSpool) Ack(d *Delivery, a Attempt, then *Batch) error {
 			return err
 		}
 		if then != nil {
-			if _, err := j.Append(then); err != nil {
+			if _, err := j.appendBatch(then); err != nil {
 				j.end(d, l, false)
 				return err
 			}

@@ -42,30 +42,36 @@ func (j *jsSpool) Pending(dest string) int64 {
 // when a retry of it comes due. Retries still waiting for their time
 // (scheduled messages) are not due, and so not swept, as in the
 // embedded store.
-func (j *jsSpool) Sweep(now time.Time, max int, reason string) (out []*Delivery, err error) {
-	err = j.use(func() error {
+func (j *jsSpool) Sweep(now time.Time, max int, reason string) ([]*Delivery, error) {
+	var qs []*jsDest
+	err := j.use(func() error { // not held while sweeping: Dead and Release take it
 		j.mu.Lock()
-		var qs []*jsDest
+		defer j.mu.Unlock()
 		for _, q := range j.dests {
 			if q.resting && !now.Before(q.sweep) {
 				qs = append(qs, q)
 			}
 		}
-		j.mu.Unlock()
-		var errs []error
-		for _, q := range qs {
-			if len(out) >= max {
-				break
-			}
-			ds, err := j.sweepDest(q, now, max-len(out), reason)
-			out = append(out, ds...)
-			if err != nil {
-				errs = append(errs, err)
-			}
-		}
-		return errors.Join(errs...)
+		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	var (
+		out  []*Delivery
+		errs []error
+	)
+	for _, q := range qs {
+		if len(out) >= max {
+			break
+		}
+		ds, err := j.sweepDest(q, now, max-len(out), reason)
+		out = append(out, ds...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
 // sweepDest sweeps resting destination q: up to max dead letters.
