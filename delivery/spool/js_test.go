@@ -154,11 +154,13 @@ func TestJetStreamLeaderLoss(t *testing.T) {
 	o.URL, o.Timeout = c.URL(), 3*time.Second
 	sp := openJS(t, o)
 	var (
-		mu    sync.Mutex
-		acked []string
-		gaps  time.Duration
-		stop  = make(chan struct{})
-		done  = make(chan struct{})
+		mu      sync.Mutex
+		acked   []string
+		gaps    time.Duration
+		killed  atomic.Bool
+		resumed int // appends begun after the leader was lost and acknowledged
+		stop    = make(chan struct{})
+		done    = make(chan struct{})
 	)
 	go func() {
 		defer close(done)
@@ -170,11 +172,15 @@ func TestJetStreamLeaderLoss(t *testing.T) {
 			default:
 			}
 			ev := "ll" + strconv.Itoa(i)
+			after := killed.Load()
 			if _, err := sp.Append(batch(ev, "{}", time.Now(), destA)); err != nil {
 				time.Sleep(50 * time.Millisecond)
 				continue
 			}
 			mu.Lock()
+			if after {
+				resumed++
+			}
 			acked = append(acked, ev+"-0")
 			gaps = max(gaps, time.Since(last))
 			mu.Unlock()
@@ -187,13 +193,17 @@ func TestJetStreamLeaderLoss(t *testing.T) {
 		t.Fatal("no stream leader")
 	}
 	c.Stop(leader)
+	killed.Store(true)
 	time.Sleep(8 * time.Second)
 	close(stop)
 	<-done
 	mu.Lock()
-	n, gap := len(acked), gaps
+	n, gap, again := len(acked), gaps, resumed
 	mu.Unlock()
-	t.Logf("%d appends acknowledged; the longest wait between two: %v", n, gap)
+	t.Logf("%d appends acknowledged, %d begun after the leader was lost; the longest wait between two: %v", n, again, gap)
+	if again == 0 {
+		t.Fatal("no append was acknowledged in the 8s after the leader was lost")
+	}
 	if gap > 20*time.Second {
 		t.Fatalf("appends stopped for %v after the leader was lost", gap)
 	}
