@@ -37,6 +37,15 @@ func TestPeersDeliveryAdmin(t *testing.T) {
 		admin(t, "GET", a.admin, "/v1/environments/prod/deliveries?status=dead", &list)
 		return len(list.Deliveries) == 3
 	})
+	var first, rest deliveryList // pages across instances, in id order
+	admin(t, "GET", b.admin, "/v1/environments/prod/deliveries?status=dead&limit=2", &first)
+	if len(first.Deliveries) != 2 {
+		t.Fatalf("the first page has %d dead letters; want 2", len(first.Deliveries))
+	}
+	admin(t, "GET", b.admin, "/v1/environments/prod/deliveries?status=dead&limit=2&after="+first.Deliveries[1].ID, &rest)
+	if len(rest.Deliveries) != 1 || rest.Deliveries[0].ID <= first.Deliveries[1].ID {
+		t.Fatalf("the page after %s: %+v", first.Deliveries[1].ID, rest.Deliveries)
+	}
 	var local deliveryList
 	admin(t, "GET", a.admin, "/v1/environments/prod/deliveries?status=dead&local=1", &local)
 	if len(local.Deliveries) != 1 {
