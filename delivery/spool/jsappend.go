@@ -53,6 +53,9 @@ func (j *jsSpool) appendBatch(b *Batch) (AppendResult, error) {
 	if len(b.Deliveries) == 0 && b.Dedupe == nil {
 		return AppendResult{}, nil
 	}
+	if err := j.ensureConsumers(b.Deliveries); err != nil {
+		return AppendResult{}, err
+	}
 	ds, bodies, err := j.prepare(b)
 	if err != nil {
 		return AppendResult{}, err
@@ -329,4 +332,25 @@ func decodeRecord(h nats.Header, data []byte) (*Delivery, error) {
 	d.bref = h.Get(jsHdrBody)
 	d.lease = 0
 	return d, nil
+}
+
+// ensureConsumers makes sure the consumer of each delivery's destination
+// and class exists before the delivery is written: a delivering instance
+// that starts later finds the destination's work by listing the
+// consumers (poll), even when no instance heard of it when it was
+// written (an ingest tier running while the delivery tier is down). A
+// handle once made is cached until a poll no longer lists it.
+func (j *jsSpool) ensureConsumers(ds []*Delivery) error {
+	for i, d := range ds {
+		if i > 0 && d.Dest == ds[i-1].Dest && classOf(d) == classOf(ds[i-1]) {
+			continue
+		}
+		j.mu.Lock()
+		q := j.destLocked(d.Dest)
+		j.mu.Unlock()
+		if _, err := j.consumer(q, classOf(d)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

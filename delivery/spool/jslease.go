@@ -400,6 +400,9 @@ func (j *jsSpool) Reschedule(d *Delivery, a Attempt, due time.Time) error {
 // requeue writes pending delivery d to its retry queue, scheduled for
 // d.Due when that is a second or more away.
 func (j *jsSpool) requeue(d *Delivery, msgID string) error {
+	if err := j.ensureConsumers([]*Delivery{d}); err != nil {
+		return err
+	}
 	ctx, cancel := j.ctx()
 	defer cancel()
 	queue := j.subj.queue(destToken(d.Dest), classOf(d), d.ID)

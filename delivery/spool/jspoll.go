@@ -33,7 +33,7 @@ func (j *jsSpool) poll() {
 	defer cancel()
 	now := time.Now()
 	st := &Stats{}
-	seen := map[*jsDest]bool{}
+	seen := map[*jsDest][2]bool{} // the classes whose consumers are listed
 	lister := j.st.ListConsumers(ctx)
 	for info := range lister.Info() {
 		switch info.Name {
@@ -56,7 +56,9 @@ func (j *jsSpool) poll() {
 		j.mu.Lock()
 		q := j.destLocked(dest)
 		q.counted[cl] = int64(info.NumPending) + int64(info.NumAckPending)
-		seen[q] = true
+		listed := seen[q]
+		listed[cl] = true
+		seen[q] = listed
 		others := info.NumAckPending > q.held[cl]+len(q.ready[cl])
 		delivering := j.watch != nil
 		j.mu.Unlock()
@@ -73,12 +75,27 @@ func (j *jsSpool) poll() {
 		return
 	}
 	j.mu.Lock()
+	var gone []*jsDest
 	for _, q := range j.dests {
-		if !seen[q] {
-			q.counted = [2]int64{} // its consumers are gone: nothing queued
+		listed := seen[q]
+		for cl := range 2 {
+			if !listed[cl] {
+				q.counted[cl] = 0 // its consumer is gone: nothing queued
+			}
+		}
+		if !listed[0] || !listed[1] {
+			gone = append(gone, q)
 		}
 	}
 	j.mu.Unlock()
+	for _, q := range gone { // removed by another instance: made again when needed
+		listed := seen[q]
+		for cl := range 2 {
+			if !listed[cl] {
+				q.forget(cl)
+			}
+		}
+	}
 	for _, s := range []jetstream.Stream{j.st, j.refs} {
 		if info, err := s.Info(ctx); err == nil {
 			st.Bytes += int64(info.State.Bytes)
