@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/edgehook/edgehook/delivery/spool"
 )
 
 // DefaultSchedule is the retry schedule after the first attempt (SPEC §6).
@@ -17,7 +19,14 @@ var DefaultSchedule = []time.Duration{
 
 // Options configures a Service. Zero values take the defaults noted.
 type Options struct {
-	Dir                string          // spool directory (required)
+	Dir string // spool directory of the embedded store (required unless Spool is set)
+	// Spool, when set, is the store to use instead of the embedded one in
+	// Dir (spool.OpenJetStream's); the Service closes it.
+	Spool spool.Spool
+	// NoDeliver makes an ingest-only Service (--role ingest): it spools
+	// events and answers the admin calls, and never attempts a delivery;
+	// instances sharing its Spool deliver them.
+	NoDeliver          bool
 	Workers            int             // worker pool for all attempts; 256
 	PerDestConcurrency int             // in-flight cap of one destination; 32
 	Schedule           []time.Duration // delays after each failed attempt; DefaultSchedule
@@ -84,8 +93,8 @@ type Options struct {
 
 // withDefaults returns o with the zero values replaced by defaults.
 func (o Options) withDefaults() (Options, error) {
-	if o.Dir == "" {
-		return o, errors.New("delivery: options: Dir is required")
+	if o.Dir == "" && o.Spool == nil {
+		return o, errors.New("delivery: options: Dir or Spool is required")
 	}
 	setInt(&o.Workers, 256)
 	setInt(&o.PerDestConcurrency, 32)

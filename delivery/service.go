@@ -36,12 +36,21 @@ type Service struct {
 	loops   sync.WaitGroup
 }
 
-// New opens the spool in opts.Dir and prepares the Service; deliveries
-// left undelivered by an earlier run resume once Start is called.
+// New opens the spool in opts.Dir (or takes opts.Spool) and prepares the
+// Service; deliveries left undelivered by an earlier run resume once
+// Start is called.
 func New(opts Options) (*Service, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
+	}
+	if o.Spool != nil {
+		s, err := newService(o, o.Spool)
+		if err != nil {
+			o.Spool.Close()
+			return nil, err
+		}
+		return s, nil
 	}
 	sp, err := spool.Open(spool.Options{
 		Dir: o.Dir, Logger: o.Logger, MaxBytes: o.MaxBytes, MinFree: o.MinFree,
@@ -78,12 +87,15 @@ func newService(o Options, sp spool.Spool) (*Service, error) {
 		return nil, fmt.Errorf("delivery: %w", err)
 	}
 	s.sched = sched
+	if !o.NoDeliver {
+		sp.Watch(sched.Notify) // another instance's work, on a shared spool
+	}
 	s.metrics = newMetrics(o.Registerer, s)
 	return s, nil
 }
 
-// Start starts delivering, and the collector of expired dedupe records
-// and old dead letters.
+// Start starts delivering (unless Options.NoDeliver), and the collector
+// of expired dedupe records and old dead letters.
 func (s *Service) Start() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -91,7 +103,9 @@ func (s *Service) Start() {
 		return
 	}
 	s.started = true
-	s.sched.Start()
+	if !s.opts.NoDeliver {
+		s.sched.Start()
+	}
 	s.loops.Add(2)
 	go s.gcLoop()
 	go s.sweepLoop()
@@ -119,7 +133,7 @@ func (s *Service) Close() {
 	s.mu.Unlock()
 	close(s.quit)
 	s.loops.Wait()
-	if started && !s.sched.Stop(s.opts.ShutdownTimeout) {
+	if started && !s.opts.NoDeliver && !s.sched.Stop(s.opts.ShutdownTimeout) {
 		s.log.Warn("delivery: closing with attempts in flight; they stay pending")
 	}
 	if err := s.spool.Close(); err != nil {

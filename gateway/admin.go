@@ -133,9 +133,9 @@ func (s *Server) route(c context.Context, ctx *fasthttp.RequestCtx, seg []string
 			func() error { return s.admin.DeleteConnection(c, seg[0], seg[2], seg[4]) },
 			s.configSecrets(c, seg[0], seg[2]))
 	case len(seg) == 2 && seg[1] == "deliveries" && m == fasthttp.MethodGet:
-		s.listDeliveries(ctx, seg[0])
+		s.listDeliveries(c, ctx, seg[0])
 	case len(seg) == 4 && seg[1] == "deliveries" && seg[3] == "retry" && m == fasthttp.MethodPost:
-		s.retryDelivery(ctx, seg[0], seg[2])
+		s.retryDelivery(c, ctx, seg[0], seg[2])
 	case len(seg) == 2 && seg[1] == "sync-notifications":
 		s.syncNotification(c, ctx, seg[0])
 	default:
@@ -251,38 +251,6 @@ func maskFields(m map[string]json.RawMessage, secret func(k string) bool) map[st
 		return m
 	}
 	return out
-}
-
-func (s *Server) listDeliveries(ctx *fasthttp.RequestCtx, env string) {
-	status := string(ctx.QueryArgs().Peek("status"))
-	if status == "" {
-		status = "dead"
-	}
-	if status != "dead" && status != "pending" {
-		writeError(ctx, fasthttp.StatusBadRequest, "invalid", "status must be dead or pending")
-		return
-	}
-	limit := 100
-	if l := ctx.QueryArgs().GetUintOrZero("limit"); l > 0 && l <= 1000 {
-		limit = l
-	}
-	list, err := s.spool.List(env, status, string(ctx.QueryArgs().Peek("after")), limit)
-	if err != nil {
-		s.adminError(ctx, err)
-		return
-	}
-	if list == nil {
-		list = []delivery.Info{}
-	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"deliveries": list})
-}
-
-func (s *Server) retryDelivery(ctx *fasthttp.RequestCtx, env, id string) {
-	if err := s.spool.Retry(env, id); err != nil {
-		s.adminError(ctx, err)
-		return
-	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"id": id, "status": "pending"})
 }
 
 func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {

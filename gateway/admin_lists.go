@@ -52,12 +52,7 @@ func (s *Server) inspectRoute(c context.Context, ctx *fasthttp.RequestCtx, seg [
 		secret := s.configSecrets(c, seg[0], seg[2])
 		writeList(s, ctx, "connections", list, err, limit, func(_ string, v *config.Connection) any { return s.mask(v, secret) })
 	case len(seg) == 3 && seg[1] == "deliveries":
-		d, err := s.spool.Get(seg[0], seg[2])
-		if err != nil {
-			s.adminError(ctx, err)
-			return true
-		}
-		writeJSON(ctx, fasthttp.StatusOK, d)
+		s.getDelivery(c, ctx, seg[0], seg[2])
 	default:
 		return false
 	}

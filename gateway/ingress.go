@@ -68,6 +68,9 @@ func (j *job) reset() {
 func (s *Server) serveIngress(ctx *fasthttp.RequestCtx) {
 	path := ctx.Path()
 	switch {
+	case s.opts.DeliverOnly && (bytes.HasPrefix(path, webhookPrefix) || string(path) == "/readyz"):
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "deliver_only", "this instance only delivers; send webhooks to an ingest instance")
+		ctx.Response.Header.Set("Retry-After", "1")
 	case bytes.HasPrefix(path, webhookPrefix):
 		s.serveWebhook(ctx, path[len(webhookPrefix):])
 	case string(path) == "/healthz":

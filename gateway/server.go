@@ -63,6 +63,15 @@ type Spooler interface {
 	Ready() bool
 }
 
+// Peers reaches the deliveries other instances hold, where each keeps
+// its spool on its own disk (the embedded store); cluster.Admin
+// implements it. Unknown ids are delivery.ErrNotFound.
+type Peers interface {
+	ListDeliveries(ctx context.Context, env, status, after string, limit int) ([]delivery.Info, error)
+	GetDelivery(ctx context.Context, env, id string) (*delivery.Detail, error)
+	RetryDelivery(ctx context.Context, env, id string) error
+}
+
 // Options configures a Server. Zero values take the defaults noted.
 type Options struct {
 	MaxBody    int64  // --max-body; an integration may set a lower max_body
@@ -92,6 +101,13 @@ type Options struct {
 	Metrics fasthttp.RequestHandler
 	// Extra serves admin paths no other route claims (the demo sink).
 	Extra map[string]fasthttp.RequestHandler
+	// Peers, when set, makes the delivery admin calls span every
+	// instance (SPEC §12): lists merge the others' deliveries, a get or
+	// retry of an id this instance does not hold asks them.
+	Peers Peers
+	// DeliverOnly (--role deliver): the ingress answers webhooks and its
+	// /readyz 503, so that load balancers send none here.
+	DeliverOnly bool
 	// Tracer records the ingress spans (SPEC §10); nil: tracing off, and
 	// no span is made.
 	Tracer trace.Tracer

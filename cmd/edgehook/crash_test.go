@@ -52,7 +52,13 @@ type proc struct {
 // startProc runs `edgehook serve` on dataDir and waits until /readyz is 200.
 func startProc(t *testing.T, bin, dataDir string, extra ...string) *proc {
 	t.Helper()
-	p := &proc{ingress: freeAddr(t), admin: freeAddr(t), log: new(bytes.Buffer)}
+	return startProcAt(t, bin, dataDir, freeAddr(t), freeAddr(t), extra...)
+}
+
+// startProcAt is startProc on the given ingress and admin addresses.
+func startProcAt(t *testing.T, bin, dataDir, ingress, admin string, extra ...string) *proc {
+	t.Helper()
+	p := &proc{ingress: ingress, admin: admin, log: new(bytes.Buffer)}
 	args := append([]string{"serve", "--data-dir", dataDir, "--listen", p.ingress, "--admin-listen", p.admin,
 		"--allow-private-destinations", "--attempt-timeout", "2s"}, extra...)
 	p.cmd = exec.Command(bin, args...)

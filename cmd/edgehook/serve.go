@@ -18,8 +18,10 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.opentelemetry.io/otel"
 
+	"github.com/edgehook/edgehook/cluster"
 	"github.com/edgehook/edgehook/config"
 	"github.com/edgehook/edgehook/delivery"
+	"github.com/edgehook/edgehook/delivery/spool"
 	"github.com/edgehook/edgehook/gateway"
 	"github.com/edgehook/edgehook/hooks"
 	"github.com/edgehook/edgehook/internal/telemetry"
@@ -31,12 +33,20 @@ import (
 type serveFlags struct {
 	listen, adminListen, etcd, embeddedListen, prefix, dataDir string
 	adminToken, retrySchedule, publicURL, logLevel             string
+	spool, spoolStream, spoolMonitor, role, advertiseAdmin     string
 	maxBody                                                    int64
-	workers                                                    int
+	workers, spoolReplicas                                     int
 	attemptTimeout, hookLeaseTTL, hookBackoff                  time.Duration
 	allowPrivate, demo                                         bool
 	faults                                                     faultFlags
 }
+
+// Roles (SPEC §12).
+const (
+	roleAll     = "all"     // ingest and deliver
+	roleIngest  = "ingest"  // verify, route, spool, ack
+	roleDeliver = "deliver" // forward from the spool; ingress answers 503
+)
 
 func parseServe(args []string) (*serveFlags, error) {
 	f := newFlags("serve")
@@ -58,7 +68,13 @@ func parseServe(args []string) (*serveFlags, error) {
 	f.DurationVar(&s.hookBackoff, "hook-backoff", hooks.DefaultMinBackoff, "delay after a lifecycle hook's first failed attempt, doubling to 5m (EDGEHOOK_HOOK_BACKOFF)")
 	f.BoolVar(&s.allowPrivate, "allow-private-destinations", false, "allow forwarding to private, loopback and link-local addresses (EDGEHOOK_ALLOW_PRIVATE_DESTINATIONS)")
 	f.BoolVar(&s.demo, "demo", false, "seed a demo environment and serve a demo sink on the admin listener (EDGEHOOK_DEMO)")
-	for _, n := range []string{"max-body", "workers", "attempt-timeout", "hook-lease-ttl", "hook-backoff", "allow-private-destinations", "demo"} {
+	f.StringVar(&s.spool, "spool", envOr("spool", ""), "spool backend: empty = the embedded store under --data-dir; nats://host:port[,…] = a NATS JetStream cluster (EDGEHOOK_SPOOL)")
+	f.IntVar(&s.spoolReplicas, "spool-replicas", 3, "replicas of the JetStream streams when created (EDGEHOOK_SPOOL_REPLICAS)")
+	f.StringVar(&s.spoolStream, "spool-stream", envOr("spool-stream", "EDGEHOOK"), "JetStream stream name (EDGEHOOK_SPOOL_STREAM)")
+	f.StringVar(&s.spoolMonitor, "spool-monitor", envOr("spool-monitor", ""), "NATS monitoring URLs (http://host:8222[,…]) checked for sync_interval: always at start; empty = port 8222 of each --spool host (EDGEHOOK_SPOOL_MONITOR)")
+	f.StringVar(&s.role, "role", envOr("role", roleAll), "all, ingest (verify, route, spool, ack) or deliver (forward from the spool); ingest and deliver need --spool nats://… (EDGEHOOK_ROLE)")
+	f.StringVar(&s.advertiseAdmin, "advertise-admin", envOr("advertise-admin", ""), "admin URL other instances use to reach this one's deliveries (embedded spool); default http://<--admin-listen> (EDGEHOOK_ADVERTISE_ADMIN)")
+	for _, n := range []string{"max-body", "workers", "attempt-timeout", "hook-lease-ttl", "hook-backoff", "allow-private-destinations", "demo", "spool-replicas"} {
 		f.fromEnv(n)
 	}
 	s.faults.register(f)
@@ -76,6 +92,21 @@ func parseServe(args []string) (*serveFlags, error) {
 	}
 	if s.hookLeaseTTL <= 0 || s.hookLeaseTTL > hooks.DefaultLeaseTTL || s.hookBackoff <= 0 {
 		return nil, errors.New("serve: --hook-lease-ttl must be in (0, 10s] and --hook-backoff positive")
+	}
+	switch s.role {
+	case roleAll:
+	case roleIngest, roleDeliver:
+		if s.spool == "" {
+			return nil, fmt.Errorf("serve: --role %s needs a shared spool (--spool nats://…): an embedded spool is delivered only by its own instance", s.role)
+		}
+	default:
+		return nil, fmt.Errorf("serve: --role must be all, ingest or deliver, not %q", s.role)
+	}
+	if s.spool != "" && !strings.HasPrefix(s.spool, "nats://") && !strings.HasPrefix(s.spool, "tls://") {
+		return nil, fmt.Errorf("serve: --spool %q: want empty or nats://host:port[,…]", s.spool)
+	}
+	if s.spoolReplicas < 1 || s.spoolReplicas > 5 {
+		return nil, errors.New("serve: --spool-replicas must be between 1 and 5")
 	}
 	return s, nil
 }
@@ -204,26 +235,9 @@ func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logge
 		return err
 	}
 	registerHooks(p.reg, p.hooks)
-	p.svc, err = delivery.New(delivery.Options{
-		Dir:             filepath.Join(fl.dataDir, "spool"),
-		Workers:         fl.workers,
-		Schedule:        schedule,
-		AttemptTimeout:  fl.attemptTimeout,
-		AllowPrivate:    fl.allowPrivate,
-		Secret:          p.envSecret,
-		AppURLs:         p.appURLs,
-		Logger:          log,
-		Tracer:          p.trace.Tracer(),
-		Registerer:      p.reg,
-		MaxBytes:        fl.faults.spoolMaxBytes,
-		MinFree:         max(fl.faults.spoolMinFree, 1), // 0: none
-		ShutdownTimeout: fl.faults.shutdownTimeout,
-	})
-	if err != nil {
-		return fmt.Errorf("serve: spool: %w", err)
+	if err := p.startDelivery(fl, schedule, log); err != nil {
+		return err
 	}
-	p.svc.Start()
-	p.closed = append(p.closed, func() error { p.svc.Close(); return nil })
 	etcdOK := p.watchEtcd(ctx)
 	opts := gateway.Options{
 		MaxBody:        fl.maxBody,
@@ -235,6 +249,12 @@ func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logge
 		Metrics:        metricsHandler(p.reg),
 		Tracer:         p.trace.Tracer(),
 		Registerer:     p.reg,
+		DeliverOnly:    fl.role == roleDeliver,
+	}
+	if fl.spool == "" { // each instance's deliveries are on its own disk: ask the others too
+		if opts.Peers, err = p.startPeers(ctx, fl, log); err != nil {
+			return err
+		}
 	}
 	fl.faults.gatewayLimits(&opts)
 	if fl.demo {
@@ -271,6 +291,69 @@ func (p *gatewayProc) listen(ctx context.Context, fl *serveFlags, store *config.
 		return seedDemo(ctx, store, in.Addr().String(), ad.Addr().String())
 	}
 	return nil
+}
+
+// startDelivery opens the spool (embedded, or JetStream with --spool)
+// and starts the delivery service for the role.
+func (p *gatewayProc) startDelivery(fl *serveFlags, schedule []time.Duration, log *slog.Logger) error {
+	o := delivery.Options{
+		Dir:             filepath.Join(fl.dataDir, "spool"),
+		Workers:         fl.workers,
+		Schedule:        schedule,
+		AttemptTimeout:  fl.attemptTimeout,
+		AllowPrivate:    fl.allowPrivate,
+		Secret:          p.envSecret,
+		AppURLs:         p.appURLs,
+		Logger:          log,
+		Tracer:          p.trace.Tracer(),
+		Registerer:      p.reg,
+		MaxBytes:        fl.faults.spoolMaxBytes,
+		MinFree:         max(fl.faults.spoolMinFree, 1), // 0: none
+		ShutdownTimeout: fl.faults.shutdownTimeout,
+		NoDeliver:       fl.role == roleIngest,
+	}
+	if fl.spool != "" {
+		warnUnsynced(fl.spool, fl.spoolMonitor, log)
+		sp, err := spool.OpenJetStream(spool.JetStreamOptions{
+			URL: fl.spool, Replicas: fl.spoolReplicas, Stream: fl.spoolStream, Logger: log,
+			MaxBytes: fl.faults.spoolMaxBytes,
+			Name:     "edgehook " + fl.role + " " + fl.adminListen,
+		})
+		if err != nil {
+			return fmt.Errorf("serve: spool: %w", err)
+		}
+		o.Spool = sp
+	}
+	var err error
+	if p.svc, err = delivery.New(o); err != nil {
+		return fmt.Errorf("serve: spool: %w", err)
+	}
+	p.svc.Start()
+	p.closed = append(p.closed, func() error { p.svc.Close(); return nil })
+	log.Info("delivery started", "role", fl.role, "spool", spoolName(fl.spool))
+	return nil
+}
+
+func spoolName(url string) string {
+	if url == "" {
+		return "embedded"
+	}
+	return "jetstream"
+}
+
+// startPeers registers this instance's admin URL in etcd and returns
+// what asks the other instances for their deliveries (embedded spool).
+func (p *gatewayProc) startPeers(ctx context.Context, fl *serveFlags, log *slog.Logger) (gateway.Peers, error) {
+	adv := fl.advertiseAdmin
+	if adv == "" {
+		adv = "http://" + fl.adminListen
+	}
+	reg, err := cluster.Register(ctx, p.cli, fl.prefix, adv, 10*time.Second, log)
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	p.closed = append(p.closed, func() error { reg.Close(); return nil })
+	return cluster.NewAdmin(reg, fl.adminToken), nil
 }
 
 // startTracing installs the OpenTelemetry SDK when the OTEL_* variables

@@ -19,6 +19,7 @@ type Body struct {
 	fs      vfs.FS
 	path    string // the blob file, "" when in memory
 	size    int64
+	open    func() (io.ReadCloser, error) // a body stored in pieces elsewhere (JetStream)
 }
 
 // Len returns the payload's length.
@@ -30,6 +31,9 @@ func (b *Body) Bytes() []byte { return b.payload }
 
 // Open returns a reader over the payload; the caller closes it.
 func (b *Body) Open() (io.ReadCloser, error) {
+	if b.open != nil {
+		return b.open()
+	}
 	if b.path == "" {
 		return io.NopCloser(bytes.NewReader(b.payload)), nil
 	}

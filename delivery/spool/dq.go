@@ -350,6 +350,10 @@ func (p *pebbleSpool) Rest(dest string, resting bool) {
 	p.unlockDQ(q)
 }
 
+// Watch implements Spool: the embedded store holds only what its own
+// process wrote, which announces it; f is never called.
+func (p *pebbleSpool) Watch(func(dest string, due time.Time)) {}
+
 // restingDests lists the destinations told to rest.
 func (p *pebbleSpool) restingDests() []string {
 	p.dmu.Lock()

@@ -276,6 +276,10 @@ func (r *reopener) Destinations(now time.Time) []DestDue      { return r.cur.Loa
 func (r *reopener) Rest(dest string, resting bool)            { r.cur.Load().Rest(dest, resting) }
 func (r *reopener) Pending(dest string) int64                 { return r.cur.Load().Pending(dest) }
 
+// Watch implements Spool: the embedded store never calls f (every store
+// it reopens holds only what this process wrote).
+func (r *reopener) Watch(func(dest string, due time.Time)) {}
+
 func (r *reopener) Sweep(now time.Time, max int, reason string) ([]*Delivery, error) {
 	return r.cur.Load().Sweep(now, max, reason)
 }

@@ -5,11 +5,11 @@
 // Its callers (the scheduler, the attempt loop, the admin API) ask it;
 // they keep no copy of its state.
 //
-// The Spool interface is shaped so that more than one store can implement
-// it: the embedded Pebble store (Open) is the first; a NATS JetStream
-// stream implements the same verbs (Lease ≈ a pull fetch with an ack wait,
-// Reschedule ≈ a nak with a delay, Ack ≈ an ack, Append's dedupe ≈ a
-// message id or a KV entry with a TTL).
+// Two stores implement the Spool interface: the embedded Pebble store
+// (Open), on the instance's own disk, and a NATS JetStream stream
+// (OpenJetStream), replicated and shared by every instance (js.go has its
+// layout: Lease is a pull fetch with an ack wait, Reschedule a scheduled
+// message, Ack an acknowledgement, dedupe a record with a TTL).
 package spool
 
 import (
@@ -31,8 +31,11 @@ type Spool interface {
 	// Lease leases up to max deliveries of dest that are due at now, first
 	// attempts before retries, each until now+ttl. A leased delivery is
 	// not leased again until it is acked, rescheduled, dead-lettered or
-	// released, or its lease expires. next is the earliest due time of the
-	// deliveries of dest left unleased (zero when none).
+	// released, or its lease expires. A lease also ends with the process
+	// holding it: the embedded store's come back at its next open,
+	// JetStream's after the stream's ack wait, on any instance. next is
+	// the earliest due time of the deliveries of dest left unleased, as
+	// Next reports it.
 	Lease(dest string, now time.Time, max int, ttl time.Duration) (ds []*Delivery, next time.Time, err error)
 	// Body returns the stored body a leased or dead delivery needs.
 	Body(d *Delivery) (*Body, error)
@@ -60,15 +63,24 @@ type Spool interface {
 	// attempt history, or ErrNotFound.
 	Get(env, id string) (*Delivery, error)
 	// List returns up to limit deliveries of env with the given status
-	// (StatusDead lists dead and gone), ordered by id, after the id after.
+	// (StatusDead lists dead and gone) in the store's order, after the
+	// delivery after (the last id of the previous page; "" for the
+	// first): the embedded store orders them by id, JetStream by when
+	// they were written.
 	List(env string, status Status, after string, limit int) ([]*Delivery, error)
 	// Next returns when dest's earliest unleased delivery is due: zero
 	// when it has none, now when that is not known without reading the
-	// disk. It reads memory only.
+	// store. It reads memory only. A shared store knows another
+	// instance's work only once it hears of it (see Watch).
 	Next(dest string, now time.Time) time.Time
 	// Destinations returns every destination with unleased deliveries and
 	// when its earliest is due, as Next does.
 	Destinations(now time.Time) []DestDue
+	// Watch registers f, called when the spool learns of due work that
+	// this process did not announce itself: another instance's appends,
+	// retries falling due on the store's own schedule. The embedded
+	// store holds only what its process wrote and never calls f.
+	Watch(f func(dest string, due time.Time))
 	// Pending returns how many pending deliveries dest has, leased or
 	// not (for the admin API's destination listing). It reads memory
 	// only.
@@ -182,6 +194,7 @@ type Delivery struct {
 	moves  int    // times its record was rewritten
 	rsize  int    // bytes of its encoded record (not stored)
 	lease  uint64 // the lease it is held under, 0 when not leased
+	bref   string // JetStream: the body it names, "" when inline
 }
 
 // First reports whether no attempt has been made yet.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/edgehook/edgehook/internal/natstest"
 )
 
 // ensureBinary returns bin, building ./cmd/edgehook into it when missing.
@@ -29,11 +32,84 @@ func ensureBinary(bin string) (string, error) {
 	return bin, nil
 }
 
-// gateway is the edgehook binary under test.
+// gateway is the edgehook binary under test: one process, or with
+// -role split an ingest one (addr, admin) and a deliver one, and with
+// -spool nats the NATS servers they share.
 type gateway struct {
 	subprocess
-	admin string
-	rss   rssSampler
+	admin  string
+	rss    rssSampler
+	others []*exec.Cmd // the deliver instance
+	nats   *natstest.Procs
+}
+
+// startGateways starts what c describes on dataDir.
+func startGateways(c *config, bin, dataDir string) (*gateway, error) {
+	g, err := startGatewaysOf(c, bin, dataDir)
+	if err == nil {
+		go g.rss.run()
+	}
+	return g, err
+}
+
+func startGatewaysOf(c *config, bin, dataDir string) (*gateway, error) {
+	if c.spool != "nats" {
+		return startGateway(bin, dataDir)
+	}
+	natsBin := c.natsBin
+	if _, err := os.Stat(natsBin); err != nil {
+		if natsBin, err = natstest.BuildServer(filepath.Dir(natsBin)); err != nil {
+			return nil, err
+		}
+	}
+	ndir := filepath.Join(dataDir, "nats")
+	if err := os.MkdirAll(ndir, 0o700); err != nil {
+		return nil, err
+	}
+	procs, err := natstest.StartProcs(natsBin, ndir, 3)
+	if err != nil {
+		return nil, err
+	}
+	spool := []string{"--spool", procs.URL(), "--spool-replicas", strconv.Itoa(c.replicas), "--spool-monitor", procs.MonitorURL()}
+	if c.role != "split" {
+		g, err := startGateway(bin, dataDir, spool...)
+		if err != nil {
+			procs.Stop()
+			return nil, err
+		}
+		g.nats = procs
+		return g, nil
+	}
+	etcd, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	g, err := startGateway(bin, filepath.Join(dataDir, "ingest"), append(spool, "--role", "ingest", "--embedded-etcd-listen", etcd)...)
+	if err != nil {
+		procs.Stop()
+		return nil, err
+	}
+	g.nats = procs
+	d, err := startGateway(bin, filepath.Join(dataDir, "deliver"), append(spool, "--role", "deliver", "--etcd", "http://"+etcd)...)
+	if err != nil {
+		g.stop()
+		return nil, err
+	}
+	g.others = append(g.others, d.cmd)
+	g.rss.pids = append(g.rss.pids, d.cmd.Process.Pid)
+	return g, nil
+}
+
+// stop stops the gateways and the NATS servers.
+func (g *gateway) stop() {
+	for _, c := range g.others {
+		c.Process.Kill()
+		c.Wait()
+	}
+	g.subprocess.stop()
+	if g.nats != nil {
+		g.nats.Stop()
+	}
 }
 
 // freePort returns a loopback address that was free a moment ago.
@@ -65,7 +141,7 @@ func startGateway(bin, dataDir string, extra ...string) (*gateway, error) {
 		return nil, err
 	}
 	g := &gateway{subprocess: subprocess{cmd: cmd, addr: in}, admin: ad}
-	g.rss.pid = cmd.Process.Pid
+	g.rss.pids = []int{cmd.Process.Pid}
 	for deadline := time.Now().Add(60 * time.Second); ; {
 		st, _, err := fasthttp.Get(nil, "http://"+ad+"/readyz")
 		if err == nil && st == 200 {
@@ -77,7 +153,6 @@ func startGateway(bin, dataDir string, extra ...string) (*gateway, error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	go g.rss.run()
 	return g, nil
 }
 
@@ -127,17 +202,21 @@ func (g *gateway) configure(n int, sinkURL string) error {
 	return first
 }
 
-// rssSampler tracks the gateway's resident memory.
+// rssSampler tracks the gateways' resident memory (summed).
 type rssSampler struct {
-	pid  int
+	pids []int
 	peak atomic.Int64 // bytes, since the last reset
 }
 
 func (s *rssSampler) run() {
 	for {
-		v, err := procStatus(s.pid, "VmRSS:")
-		if err != nil {
-			return
+		var v int64
+		for _, pid := range s.pids {
+			n, err := procStatus(pid, "VmRSS:")
+			if err != nil {
+				return
+			}
+			v += n
 		}
 		for p := s.peak.Load(); v > p && !s.peak.CompareAndSwap(p, v); p = s.peak.Load() {
 		}

@@ -28,6 +28,10 @@ type config struct {
 	drainMax time.Duration
 	profile  string
 	compare  string
+	spool    string // embedded or nats
+	replicas int    // the JetStream streams' replicas
+	role     string // all, or split: an ingest and a deliver instance
+	natsBin  string
 	soak     time.Duration
 	// soakBaseline is how long the all-healthy baseline of the soak runs.
 	soakBaseline time.Duration
@@ -51,7 +55,15 @@ func main() {
 	flag.DurationVar(&c.soak, "soak", 0, "run the soak instead: this long with 1,000 destinations of which 150 misbehave (see soak.go)")
 	flag.DurationVar(&c.soakBaseline, "soak-baseline", 2*time.Minute, "length of the soak's all-healthy baseline")
 	flag.StringVar(&c.compare, "compare", "", "also measure this gateway binary (an earlier build), in the same run against the same ceiling")
+	flag.StringVar(&c.spool, "spool", "embedded", "spool backend: embedded, or nats (a cluster of three nats-server processes started here)")
+	flag.IntVar(&c.replicas, "replicas", 3, "with -spool nats: the streams' replicas (1 or 3)")
+	flag.StringVar(&c.role, "role", "all", "all: one gateway; split: one --role ingest and one --role deliver gateway (needs -spool nats)")
+	flag.StringVar(&c.natsBin, "nats-server", "bin/nats-server", "nats-server binary (built from the required module when missing)")
 	flag.Parse()
+	if c.role != "all" && (c.role != "split" || c.spool != "nats") {
+		fmt.Fprintln(os.Stderr, "load: -role is all, or split with -spool nats")
+		os.Exit(2)
+	}
 	if err := run(&c); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
@@ -78,8 +90,8 @@ func run(c *config) error {
 		defer os.RemoveAll(dir)
 	}
 	reqs := newRequests(c.connsCfg, c.bodySize)
-	fmt.Printf("edgehook load: %d client connections, %v per phase, %d-byte payloads over %d connections\n",
-		c.conns, c.duration, c.bodySize, c.connsCfg)
+	fmt.Printf("edgehook load: %d client connections, %v per phase, %d-byte payloads over %d connections; spool %s, role %s\n",
+		c.conns, c.duration, c.bodySize, c.connsCfg, spoolDesc(c), c.role)
 
 	ceil, err := startCeiling(self)
 	if err != nil {
@@ -121,7 +133,7 @@ func measureBinary(c *config, bin, dataDir string, reqs *requests, ceilAddr, pro
 		return nil, err
 	}
 	defer sink.close()
-	gw, err := startGateway(bin, dataDir)
+	gw, err := startGateways(c, bin, dataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -137,4 +149,11 @@ func measureBinary(c *config, bin, dataDir string, reqs *requests, ceilAddr, pro
 		r.sinkDown = measureSinkDown(c, gw, sink, reqs)
 	}
 	return r, nil
+}
+
+func spoolDesc(c *config) string {
+	if c.spool != "nats" {
+		return "embedded"
+	}
+	return fmt.Sprintf("JetStream R%d", c.replicas)
 }
