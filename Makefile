@@ -46,7 +46,7 @@ lint:
 # Short fuzzing passes over every parser and matcher (FUZZTIME each); the
 # seed corpora also run in make test.
 FUZZTIME ?= 15s
-FUZZ := ./matchers/:FuzzHeader ./matchers/:FuzzPathText \
+FUZZ := ./gateway/:FuzzRetryIDs ./matchers/:FuzzHeader ./matchers/:FuzzPathText \
 	./matchers/:FuzzTemplate ./matchers/:FuzzTimestamp ./matchers/:FuzzFirstString ./matchers/:FuzzFormObject \
 	./matchers/:FuzzEd25519 ./matchers/:FuzzECDSA ./matchers/:FuzzOIDC \
 	./matchers/:FuzzURLParams ./matchers/:FuzzBodyHMAC \

@@ -30,37 +30,68 @@ func NewAdmin(reg *Registry, token string) *Admin {
 	return &Admin{reg: reg, token: token, client: &http.Client{Timeout: 5 * time.Second}}
 }
 
-// ListDeliveries returns the deliveries every peer lists after the id
-// after. A peer that does not answer is left out and reported in the
-// error.
-func (a *Admin) ListDeliveries(ctx context.Context, env, status, after string, limit int) ([]delivery.Info, error) {
+// ListDeliveries returns the deliveries every peer lists for q. A peer
+// that does not answer is left out and reported in the error.
+func (a *Admin) ListDeliveries(ctx context.Context, env string, q delivery.Query) ([]delivery.Info, error) {
+	v := url.Values{"status": {q.Status}, "limit": {strconv.Itoa(q.Limit)}, "local": {"1"}}
+	for k, s := range map[string]string{"after": q.After, "integration": q.Integration, "connection_id": q.ConnectionID} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	return all(a, ctx, "/v1/environments/"+url.PathEscape(env)+"/deliveries?"+v.Encode(),
+		func(r *struct {
+			Deliveries []delivery.Info `json:"deliveries"`
+		}) []delivery.Info {
+			return r.Deliveries
+		})
+}
+
+// FindEvent returns the deliveries of event eventID every peer holds.
+func (a *Admin) FindEvent(ctx context.Context, env, eventID string) ([]delivery.Detail, error) {
+	return all(a, ctx, "/v1/environments/"+url.PathEscape(env)+"/events/"+url.PathEscape(eventID)+"?local=1",
+		func(r *delivery.EventReport) []delivery.Detail { return r.Deliveries })
+}
+
+// FindProviderDelivery asks the peers in turn for the event provider
+// delivery id key of integ became.
+func (a *Admin) FindProviderDelivery(ctx context.Context, env, integ, key string) (*delivery.EventReport, error) {
+	var r delivery.EventReport
+	err := a.first(ctx, http.MethodGet, "/v1/environments/"+url.PathEscape(env)+"/integrations/"+url.PathEscape(integ)+
+		"/events?local=1&provider_delivery_id="+url.QueryEscape(key), &r)
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// all GETs path from every peer at once and gathers what pick takes of
+// each reply. A peer that does not answer is left out and reported in the
+// error; one that answers 404 (it holds none) is left out.
+func all[R, T any](a *Admin, ctx context.Context, path string, pick func(*R) []T) ([]T, error) {
 	peers, err := a.reg.Peers(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var (
 		mu   sync.Mutex
-		out  []delivery.Info
+		out  []T
 		errs []error
 		wg   sync.WaitGroup
 	)
-	q := url.Values{"status": {status}, "limit": {strconv.Itoa(limit)}, "local": {"1"}}
-	if after != "" {
-		q.Set("after", after)
-	}
 	for _, p := range peers {
 		wg.Go(func() {
-			var r struct {
-				Deliveries []delivery.Info `json:"deliveries"`
-			}
-			err := a.call(ctx, http.MethodGet, p, "/v1/environments/"+url.PathEscape(env)+"/deliveries?"+q.Encode(), &r)
+			var r R
+			err := a.call(ctx, http.MethodGet, p, path, &r)
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil {
+			switch {
+			case errors.Is(err, delivery.ErrNotFound):
+			case err != nil:
 				errs = append(errs, err)
-				return
+			default:
+				out = append(out, pick(&r)...)
 			}
-			out = append(out, r.Deliveries...)
 		})
 	}
 	wg.Wait()

@@ -45,6 +45,7 @@ type AttemptInfo struct {
 // spool.MaxHistory attempts).
 type Detail struct {
 	Info
+	Env     string        `json:"-"`
 	History []AttemptInfo `json:"attempts_history"`
 }
 
@@ -69,46 +70,168 @@ func infoOf(d *spool.Delivery) Info {
 	return in
 }
 
-// List returns up to limit deliveries of environment env, ordered by id,
-// after the id after: with status "dead" the dead letters (dead and gone),
-// with "pending" those waiting for an attempt.
-func (s *Service) List(env, status, after string, limit int) ([]Info, error) {
+// statusDelivered is the status of a journal entry: a delivery this
+// instance delivered recently.
+const statusDelivered = "delivered"
+
+// maxScan bounds the stored deliveries one List or FindEvent call reads
+// when it filters: a filtered list that reached it returns what it found
+// with Next set, so the caller reads on from there.
+const maxScan = 10_000
+
+// Query selects deliveries of one environment for List.
+type Query struct {
+	// Status: "dead" (dead and gone), "pending", or "delivered" (the last
+	// Options.Journal deliveries this instance delivered, newest first).
+	Status       string
+	Integration  string // "" for any
+	ConnectionID string // "" for any
+	After        string // the last id of the previous page; "" for the first
+	Limit        int
+}
+
+func (q *Query) match(in *Info) bool {
+	return (q.Integration == "" || in.Integration == q.Integration) &&
+		(q.ConnectionID == "" || in.ConnectionID != nil && *in.ConnectionID == q.ConnectionID)
+}
+
+// List returns up to q.Limit deliveries of environment env that q selects,
+// in the spool's order (by id on the embedded store), after q.After; next
+// is the id to pass as After for the following page, "" when there is
+// none.
+func (s *Service) List(env string, q Query) (out []Info, next string, err error) {
 	st := spool.StatusPending
-	switch status {
+	switch q.Status {
 	case "pending":
 	case "dead":
 		st = spool.StatusDead
+	case statusDelivered:
+		return s.listRecent(env, q)
 	default:
-		return nil, ErrBadStatus
+		return nil, "", ErrBadStatus
 	}
-	ds, err := s.spool.List(env, st, after, limit)
-	if err != nil {
-		return nil, err
+	after, scanned := q.After, 0
+	for len(out) < q.Limit {
+		ds, err := s.spool.List(env, st, after, q.Limit)
+		if err != nil {
+			return nil, "", err
+		}
+		for i, d := range ds {
+			after, scanned = d.ID, scanned+1
+			if in := infoOf(d); q.match(&in) {
+				out = append(out, in)
+			}
+			if len(out) == q.Limit && i < len(ds)-1 {
+				return out, after, nil
+			}
+		}
+		if len(ds) < q.Limit {
+			return out, "", nil // the end
+		}
+		if scanned >= maxScan {
+			break
+		}
 	}
-	out := make([]Info, len(ds))
-	for i, d := range ds {
-		out[i] = infoOf(d)
+	return out, after, nil
+}
+
+// listRecent is List of the journal.
+func (s *Service) listRecent(env string, q Query) (out []Info, next string, _ error) {
+	skip := q.After != ""
+	s.recent.each(func(d *Detail) bool {
+		switch {
+		case skip:
+			skip = d.ID != q.After
+		case d.Env == env && q.match(&d.Info):
+			if len(out) == q.Limit {
+				next = out[len(out)-1].ID
+				return false
+			}
+			out = append(out, d.Info)
+		}
+		return true
+	})
+	return out, next, nil
+}
+
+// FindEvent returns the deliveries of event eventID of environment env
+// that this instance knows: pending and dead ones in the spool (the
+// first maxScan of each list are read) and those it delivered recently
+// (the journal). None is an empty list, not an error.
+func (s *Service) FindEvent(env, eventID string) ([]Detail, error) {
+	var out []Detail
+	s.recent.each(func(d *Detail) bool {
+		if d.Env == env && d.EventID == eventID {
+			out = append(out, *d)
+		}
+		return true
+	})
+	for _, st := range [...]spool.Status{spool.StatusPending, spool.StatusDead} {
+		after := ""
+		for scanned := 0; scanned < maxScan; {
+			ds, err := s.spool.List(env, st, after, 1000)
+			if err != nil {
+				return nil, err
+			}
+			for _, d := range ds {
+				if d.EventID == eventID {
+					out = append(out, *detailOf(d))
+				}
+				after = d.ID
+			}
+			scanned += len(ds)
+			if len(ds) < 1000 {
+				break
+			}
+		}
 	}
 	return out, nil
 }
 
+// EventFor returns the id of the event a provider's own delivery id (the
+// dedupe key, such as X-GitHub-Delivery) of integration integ became,
+// while its dedupe record lives (the integration's dedupe window).
+func (s *Service) EventFor(env, integ, key string) (string, bool, error) {
+	return s.spool.Dedupe(env, integ, key, s.opts.Now())
+}
+
 // Get returns delivery id of environment env, pending or dead, with its
-// attempt history; ErrNotFound when there is none (a delivered one is
-// gone from the spool).
+// attempt history, or one this instance delivered recently; ErrNotFound
+// when there is none.
 func (s *Service) Get(env, id string) (*Detail, error) {
 	d, err := s.spool.Get(env, id)
 	if errors.Is(err, spool.ErrNotFound) {
+		var found *Detail
+		s.recent.each(func(r *Detail) bool {
+			if r.Env == env && r.ID == id {
+				c := *r
+				found = &c
+			}
+			return found == nil
+		})
+		if found != nil {
+			return found, nil
+		}
 		return nil, fmt.Errorf("no delivery %q: %w", id, ErrNotFound)
 	}
 	if err != nil {
 		return nil, err
 	}
-	out := &Detail{Info: infoOf(d), History: make([]AttemptInfo, len(d.History))}
+	return detailOf(d), nil
+}
+
+// detailOf is d as the admin API shows it, with its attempt history.
+func detailOf(d *spool.Delivery) *Detail {
+	out := &Detail{Info: infoOf(d), Env: d.Env, History: make([]AttemptInfo, len(d.History))}
 	first := d.Attempts - len(d.History) + 1
 	for i, a := range d.History {
-		out.History[i] = AttemptInfo{Number: first + i, At: a.At.UTC(), Duration: a.Duration.Seconds(), Status: a.Status, Error: a.Error}
+		out.History[i] = attemptInfo(first+i, a)
 	}
-	return out, nil
+	return out
+}
+
+func attemptInfo(n int, a spool.Attempt) AttemptInfo {
+	return AttemptInfo{Number: n, At: a.At.UTC(), Duration: a.Duration.Seconds(), Status: a.Status, Error: a.Error}
 }
 
 // Retry makes dead letter id of environment env pending again, due now,
@@ -126,4 +249,11 @@ func (s *Service) Retry(env, id string) error {
 	s.log.Info("delivery: dead letter retried", "delivery", id, "env", env)
 	s.sched.Notify(d.Dest, d.Due)
 	return nil
+}
+
+// EventReport is what the admin API shows of one event: its deliveries
+// that are pending, dead, or recently delivered.
+type EventReport struct {
+	EventID    string   `json:"event_id"`
+	Deliveries []Detail `json:"deliveries"`
 }

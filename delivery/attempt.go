@@ -161,6 +161,9 @@ func (s *Service) record(d *spool.Delivery, a spool.Attempt, o sender.Outcome, a
 		s.metrics.delivered(d.Kind, state)
 	}
 	if state == outcomeDelivered {
+		if err == nil {
+			s.recent.add(d, a)
+		}
 		return state
 	}
 	s.log.Info("delivery: attempt failed", "delivery", d.ID, "event", d.EventID, "kind", d.Kind.String(), "env", d.Env,

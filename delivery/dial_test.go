@@ -14,7 +14,7 @@ func TestPrivateDestinationRefused(t *testing.T) {
 	accept(t, s, event(`{}`, snk.URL))
 	var last []Info
 	eventually(t, 5*time.Second, "attempt recorded", func() bool {
-		last, _ = s.List("prod", "pending", "", 10)
+		last, _, _ = s.List("prod", Query{Status: "pending", Limit: 10})
 		return len(last) == 1 && last[0].Attempts == 1
 	})
 	if !strings.Contains(last[0].LastError, "refused") {

@@ -64,7 +64,7 @@ func TestJetStreamExpiredBehindRestingCircuit(t *testing.T) {
 		accept(t, s, event(`{"i":`+strconv.Itoa(i)+`}`, snk.URL))
 	}
 	eventually(t, 15*time.Second, "waiting deliveries dead-lettered while the circuit rests", func() bool {
-		dead, err := s.List("prod", "dead", "", 200)
+		dead, _, err := s.List("prod", Query{Status: "dead", Limit: 200})
 		return err == nil && len(dead) == n+2
 	})
 	if c := snk.Count(); c > 2+2 {
@@ -73,8 +73,8 @@ func TestJetStreamExpiredBehindRestingCircuit(t *testing.T) {
 	if st := destState(t, s, snk.URL); st != "open" {
 		t.Fatalf("circuit %s, want still open", st)
 	}
-	pending, _ := s.List("prod", "pending", "", 200)
-	dead, _ := s.List("prod", "dead", "", 200)
+	pending, _, _ := s.List("prod", Query{Status: "pending", Limit: 200})
+	dead, _, _ := s.List("prod", Query{Status: "dead", Limit: 200})
 	if len(pending) != 0 || !strings.Contains(dead[len(dead)-1].Reason+dead[0].Reason, "ran out") {
 		t.Fatalf("%d pending, dead letters %+v", len(pending), dead[0])
 	}

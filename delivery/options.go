@@ -60,6 +60,10 @@ type Options struct {
 	// them; 32 MiB.
 	MaxInMemory     int
 	MaxMemoryBodies int64
+	// Journal is how many recently delivered deliveries the admin API can
+	// still show (the spool forgets a delivery once delivered); 4096.
+	// Negative: none.
+	Journal int
 	// MaxSyncWaiters bounds the Accepts waiting for their disk sync;
 	// Accept returns ErrOverloaded beyond it. 8192.
 	MaxSyncWaiters int
@@ -100,6 +104,12 @@ func (o Options) withDefaults() (Options, error) {
 	setInt(&o.PerDestConcurrency, 32)
 	setInt(&o.MaxPending, 4_000_000)
 	setInt(&o.MaxSyncWaiters, 8192)
+	switch {
+	case o.Journal == 0:
+		o.Journal = 4096
+	case o.Journal < 0:
+		o.Journal = 0
+	}
 	setDur(&o.AttemptTimeout, 20*time.Second)
 	setDur(&o.ShutdownTimeout, o.AttemptTimeout+time.Second)
 	setDur(&o.GCInterval, time.Minute)

@@ -28,6 +28,7 @@ type Service struct {
 	span    time.Duration // how long a delivery's retry schedule lasts
 	tracer  trace.Tracer  // nil: tracing off
 	metrics *metrics
+	recent  *journal // the last deliveries delivered here
 
 	mu      sync.Mutex
 	started bool
@@ -77,6 +78,7 @@ func newService(o Options, sp spool.Spool) (*Service, error) {
 		span:    scheduleSpan(o),
 		tracer:  o.Tracer,
 		quit:    make(chan struct{}),
+		recent:  newJournal(o.Journal),
 	}
 	sched, err := scheduler.New(sp, s.attempt, scheduler.Options{
 		Workers: o.Workers, PerDest: o.PerDestConcurrency, SlowLatency: o.SlowLatency,

@@ -110,7 +110,7 @@ func TestCircuitOpens(t *testing.T) {
 		st := destState(t, s, snk.URL)
 		return st == "closed" || st == "" // closed, or forgotten with nothing to do
 	})
-	d, err := s.List("prod", "pending", "", 1)
+	d, _, err := s.List("prod", Query{Status: "pending", Limit: 1})
 	if err != nil || len(d) != 0 {
 		t.Fatalf("pending after delivery: %+v %v", d, err)
 	}
@@ -189,7 +189,7 @@ func TestRetryOnlyDeadLetters(t *testing.T) {
 	accept(t, s, event(`{}`, "http://127.0.0.1:1/down")) // nothing listens on port 1
 	var l []Info
 	eventually(t, 5*time.Second, "first attempt made", func() bool {
-		l, _ = s.List("prod", "pending", "", 10)
+		l, _, _ = s.List("prod", Query{Status: "pending", Limit: 10})
 		return len(l) == 1 && l[0].Attempts == 1
 	})
 	if err := s.Retry("prod", l[0].ID); !errors.Is(err, ErrNotFound) {
@@ -198,7 +198,7 @@ func TestRetryOnlyDeadLetters(t *testing.T) {
 	if err := s.Retry("prod", "no-such-id"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Retry of an unknown id: %v", err)
 	}
-	if _, err := s.List("prod", "weird", "", 10); !errors.Is(err, ErrBadStatus) {
+	if _, _, err := s.List("prod", Query{Status: "weird", Limit: 10}); !errors.Is(err, ErrBadStatus) {
 		t.Fatalf("List with a bad status: %v", err)
 	}
 	d, err := s.Get("prod", l[0].ID)
@@ -417,7 +417,7 @@ func TestWaitingDeliveriesExpire(t *testing.T) {
 	}
 	var dead []Info
 	eventually(t, 5*time.Second, "all dead-lettered", func() bool {
-		dead, _ = s.List("prod", "dead", "", 100)
+		dead, _, _ = s.List("prod", Query{Status: "dead", Limit: 100})
 		return len(dead) == 10
 	})
 	expired := 0
@@ -462,7 +462,7 @@ func TestExpiredBehindRestingCircuit(t *testing.T) {
 	if st := destState(t, s, snk.URL); st != "open" {
 		t.Fatalf("circuit %s, want still open", st)
 	}
-	dead, _ := s.List("prod", "dead", "", 100)
+	dead, _, _ := s.List("prod", Query{Status: "dead", Limit: 100})
 	if len(dead) != n+2 || !strings.Contains(dead[len(dead)-1].Reason+dead[0].Reason, "ran out") {
 		t.Fatalf("%d dead letters, want %d with the expiry reason", len(dead), n+2)
 	}

@@ -138,7 +138,7 @@ func TestInvalidRunnerReplyIsDeadLetter(t *testing.T) {
 	accept(t, s, runnerEvent(`{}`, runner.URL))
 	var dead []Info
 	eventually(t, 5*time.Second, "dead letter listed", func() bool {
-		dead, _ = s.List("prod", "dead", "", 10)
+		dead, _, _ = s.List("prod", Query{Status: "dead", Limit: 10})
 		return len(dead) == 1
 	})
 	if d := dead[0]; d.Kind != "runner" || d.Reason != ReasonInvalidRunnerReply || d.Attempts != 1 || d.LastStatus != 200 ||
@@ -167,7 +167,7 @@ func TestOversizedRunnerReplyIsInvalid(t *testing.T) {
 	s := newTestService(t, Options{AppURLs: func(string, string, string) ([]string, error) { return []string{app.URL}, nil }})
 	accept(t, s, runnerEvent(`{}`, runner.URL))
 	eventually(t, 5*time.Second, "dead letter listed", func() bool {
-		dead, _ := s.List("prod", "dead", "", 10)
+		dead, _, _ := s.List("prod", Query{Status: "dead", Limit: 10})
 		return len(dead) == 1 && dead[0].Reason == ReasonInvalidRunnerReply
 	})
 	if app.Count() != 0 {

@@ -42,6 +42,10 @@ func (s *Server) serveAdmin(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
+	if s.opts.Console != nil && (path == "/console" || strings.HasPrefix(path, "/console/")) {
+		s.opts.Console(ctx)
+		return
+	}
 	if h, ok := s.opts.Extra[path]; ok {
 		h(ctx)
 		return
@@ -134,6 +138,8 @@ func (s *Server) route(c context.Context, ctx *fasthttp.RequestCtx, seg []string
 			s.configSecrets(c, seg[0], seg[2]))
 	case len(seg) == 2 && seg[1] == "deliveries" && m == fasthttp.MethodGet:
 		s.listDeliveries(c, ctx, seg[0])
+	case len(seg) == 3 && seg[1] == "deliveries" && seg[2] == "retry" && m == fasthttp.MethodPost:
+		s.retryMany(c, ctx, seg[0])
 	case len(seg) == 4 && seg[1] == "deliveries" && seg[3] == "retry" && m == fasthttp.MethodPost:
 		s.retryDelivery(c, ctx, seg[0], seg[2])
 	case len(seg) == 2 && seg[1] == "sync-notifications":

@@ -25,6 +25,14 @@ func (s *Server) topRoute(c context.Context, ctx *fasthttp.RequestCtx, path stri
 			list, err := s.admin.ListEnvironments(c, after, limit+1)
 			writeList(s, ctx, "environments", list, err, limit, func(n string, v *config.Environment) any { return named(n, s.mask(v, nil)) })
 		}
+	case "/v1/stats":
+		if s.getOnly(ctx) {
+			if s.opts.Stats == nil {
+				writeError(ctx, fasthttp.StatusNotFound, "not_found", "no statistics on this instance")
+			} else {
+				writeJSON(ctx, fasthttp.StatusOK, s.opts.Stats())
+			}
+		}
 	case "/v1/destinations":
 		if s.getOnly(ctx) {
 			s.listDestinations(ctx)
@@ -53,6 +61,10 @@ func (s *Server) inspectRoute(c context.Context, ctx *fasthttp.RequestCtx, seg [
 		writeList(s, ctx, "connections", list, err, limit, func(_ string, v *config.Connection) any { return s.mask(v, secret) })
 	case len(seg) == 3 && seg[1] == "deliveries":
 		s.getDelivery(c, ctx, seg[0], seg[2])
+	case len(seg) == 3 && seg[1] == "events":
+		s.findEvent(c, ctx, seg[0], seg[2])
+	case len(seg) == 4 && seg[1] == "integrations" && seg[3] == "events":
+		s.findProviderDelivery(c, ctx, seg[0], seg[2])
 	default:
 		return false
 	}

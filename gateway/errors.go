@@ -27,3 +27,10 @@ func overloaded(ctx *fasthttp.RequestCtx, msg string) {
 	writeError(ctx, fasthttp.StatusServiceUnavailable, "overloaded", msg)
 	ctx.Response.Header.Set("Retry-After", "1")
 }
+
+// apiError is the inner object of an error body, for replies that carry
+// several (a bulk retry's per-id results).
+type apiError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}

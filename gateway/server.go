@@ -56,8 +56,10 @@ type Admin interface {
 // *delivery.Service implements it.
 type Spooler interface {
 	Accept(ev *delivery.Event) (delivery.Result, error)
-	List(env, status, after string, limit int) ([]delivery.Info, error)
+	List(env string, q delivery.Query) (list []delivery.Info, next string, err error)
 	Get(env, id string) (*delivery.Detail, error)
+	FindEvent(env, eventID string) ([]delivery.Detail, error)
+	EventFor(env, integ, key string) (eventID string, ok bool, err error)
 	Destinations() ([]delivery.DestInfo, error)
 	Retry(env, id string) error
 	Ready() bool
@@ -67,9 +69,14 @@ type Spooler interface {
 // its spool on its own disk (the embedded store); cluster.Admin
 // implements it. Unknown ids are delivery.ErrNotFound.
 type Peers interface {
-	ListDeliveries(ctx context.Context, env, status, after string, limit int) ([]delivery.Info, error)
+	ListDeliveries(ctx context.Context, env string, q delivery.Query) ([]delivery.Info, error)
 	GetDelivery(ctx context.Context, env, id string) (*delivery.Detail, error)
 	RetryDelivery(ctx context.Context, env, id string) error
+	// FindEvent returns the deliveries of an event the others hold.
+	FindEvent(ctx context.Context, env, eventID string) ([]delivery.Detail, error)
+	// FindProviderDelivery asks the others in turn for the event a
+	// provider delivery id became (the one holding its dedupe record).
+	FindProviderDelivery(ctx context.Context, env, integ, key string) (*delivery.EventReport, error)
 }
 
 // Options configures a Server. Zero values take the defaults noted.
@@ -101,6 +108,12 @@ type Options struct {
 	Metrics fasthttp.RequestHandler
 	// Extra serves admin paths no other route claims (the demo sink).
 	Extra map[string]fasthttp.RequestHandler
+	// Console serves the operator console's static pages under
+	// /console/ (they hold no data; the API calls they make need the
+	// admin token). Stats answers GET /v1/stats: the counters the
+	// console's overview charts, from the same registry /metrics serves.
+	Console fasthttp.RequestHandler
+	Stats   func() any
 	// Peers, when set, makes the delivery admin calls span every
 	// instance (SPEC §12): lists merge the others' deliveries, a get or
 	// retry of an id this instance does not hold asks them.

@@ -98,12 +98,28 @@ func TestConformAppendDedupe(t *testing.T) {
 		if err != nil || !res.Duplicate || res.FirstID != "ev1" {
 			t.Fatalf("a duplicate: %+v, %v; want the first event's id", res, err)
 		}
+		if id, ok, err := sp.Dedupe("prod", "github", "k1", now); err != nil || !ok || id != "ev1" {
+			t.Fatalf("Dedupe(github, k1) = %q, %v, %v; want ev1", id, ok, err)
+		}
 		// The same key of another integration, and the key past its
 		// window, are new.
 		mustAppend(t, sp, withDedupe(batch("ev3", `{"n":3}`, now, destA), "stripe", "k1", now, time.Hour))
 		later := now.Add(2 * time.Hour)
 		mustAppend(t, sp, withDedupe(batch("ev4", `{"n":4}`, now, destA), "github", "k1", later, time.Hour))
 		mustAppend(t, sp, batch("ev5", `{"shared":5}`, now, destA, destB))
+		// A provider's delivery id finds the event it became while its
+		// record lives (ev4's record replaced ev1's expired one).
+		for _, c := range []struct {
+			integ, key string
+			at         time.Time
+			want       string
+		}{{"stripe", "k1", now, "ev3"}, {"github", "k1", later, "ev4"},
+			{"github", "k2", now, ""}, {"github", "k1", later.Add(2 * time.Hour), ""}} {
+			id, ok, err := sp.Dedupe("prod", c.integ, c.key, c.at)
+			if err != nil || ok != (c.want != "") || id != c.want {
+				t.Fatalf("Dedupe(%s, %s, %v) = %q, %v, %v; want %q", c.integ, c.key, c.at, id, ok, err, c.want)
+			}
+		}
 		if _, err := sp.Get("prod", "ev2-0"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("the duplicate's delivery: %v; want it never stored", err)
 		}

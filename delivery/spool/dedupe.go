@@ -39,6 +39,15 @@ func (p *pebbleSpool) liveDedupe(dk []byte, now time.Time) (string, bool, error)
 	return string(v[8:]), true, nil
 }
 
+// Dedupe implements Spool.
+func (p *pebbleSpool) Dedupe(env, integ, key string, now time.Time) (id string, ok bool, err error) {
+	err = p.use(func() error {
+		id, ok, err = p.liveDedupe(dedupeSuffix(&Dedupe{Env: env, Integration: integ, Key: key}), now)
+		return err
+	})
+	return id, ok, err
+}
+
 // putDedupe adds the dedupe record and its expiry index entry to b and
 // returns their bytes. The index entry's value is the record's size, so
 // that expiring it frees what its write added (a record rewritten before

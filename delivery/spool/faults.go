@@ -267,6 +267,10 @@ func (r *reopener) Redrive(env, id string, now, expires time.Time) (*Delivery, e
 
 func (r *reopener) Get(env, id string) (*Delivery, error) { return r.cur.Load().Get(env, id) }
 
+func (r *reopener) Dedupe(env, integ, key string, now time.Time) (string, bool, error) {
+	return r.cur.Load().Dedupe(env, integ, key, now)
+}
+
 func (r *reopener) List(env string, status Status, after string, limit int) ([]*Delivery, error) {
 	return r.cur.Load().List(env, status, after, limit)
 }

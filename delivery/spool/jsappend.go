@@ -289,6 +289,17 @@ func (j *jsSpool) liveDedupe(ctx context.Context, dd *Dedupe) (first string, liv
 	return string(m.Data[8:]), true, 0, nil
 }
 
+// Dedupe implements Spool.
+func (j *jsSpool) Dedupe(env, integ, key string, now time.Time) (id string, ok bool, err error) {
+	err = j.use(func() error {
+		ctx, cancel := j.ctx()
+		defer cancel()
+		id, ok, _, err = j.liveDedupe(ctx, &Dedupe{Env: env, Integration: integ, Key: key, Now: now})
+		return err
+	})
+	return id, ok, err
+}
+
 // waitAck waits for a publish acknowledgement.
 func waitAck(ctx context.Context, f jetstream.PubAckFuture) (*jetstream.PubAck, error) {
 	select {

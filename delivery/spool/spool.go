@@ -97,6 +97,11 @@ type Spool interface {
 	// lasts. Call it about once a second; it reads only the queues whose
 	// earliest expiry has come.
 	Sweep(now time.Time, max int, reason string) ([]*Delivery, error)
+	// Dedupe returns the event id the live dedupe record of (env, integ,
+	// key) names at now, and false when there is none (never recorded,
+	// expired, or dedupe off for the integration). It is how a provider's
+	// own delivery id (X-GitHub-Delivery) finds the event it became.
+	Dedupe(env, integ, key string, now time.Time) (eventID string, ok bool, err error)
 	// Expire removes dedupe records expired at now and dead letters older
 	// than deadBefore, up to max of each, and reports how many it removed.
 	Expire(now, deadBefore time.Time, max int) (int, error)
