@@ -37,8 +37,21 @@ import (
 // the test runs as root; it skips the test where neither works.
 func haproxyBin(t *testing.T) string {
 	t.Helper()
+	return aptInstall(t, "haproxy", 4*time.Minute, "haproxy", "/usr/sbin/haproxy")
+}
+
+// aptMu keeps this binary's tests from running apt-get side by side.
+var aptMu sync.Mutex
+
+// aptInstall returns the first of bins (names on PATH or paths) that is
+// there, installing Debian's package pkg first when none is and the
+// test runs as root (each apt-get run given timeout; on a failure the
+// package lists are updated and the install tried once more); it skips
+// the test where neither works.
+func aptInstall(t *testing.T, pkg string, timeout time.Duration, bins ...string) string {
+	t.Helper()
 	find := func() string {
-		for _, p := range []string{"haproxy", "/usr/sbin/haproxy"} {
+		for _, p := range bins {
 			if path, err := exec.LookPath(p); err == nil {
 				return path
 			}
@@ -49,25 +62,32 @@ func haproxyBin(t *testing.T) string {
 		return p
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("HAProxy is not installed and installing it needs root (apt-get install -y haproxy)")
+		t.Skipf("%s is not installed and installing it needs root (apt-get install -y %s)", pkg, pkg)
+	}
+	aptMu.Lock()
+	defer aptMu.Unlock()
+	if p := find(); p != "" { // another test installed it meanwhile
+		return p
 	}
 	install := func(args ...string) ([]byte, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, "apt-get", args...)
+		cmd := exec.CommandContext(ctx, "apt-get", append([]string{"-o", "DPkg::Lock::Timeout=120"}, args...)...)
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 		return cmd.CombinedOutput()
 	}
-	out, err := install("install", "-y", "haproxy")
+	start := time.Now()
+	out, err := install("install", "-y", pkg)
 	if err != nil { // the package lists may be missing or stale
 		install("update")
-		out, err = install("install", "-y", "haproxy")
+		out, err = install("install", "-y", pkg)
 	}
 	if p := find(); p != "" {
+		t.Logf("installed Debian's %s in %v", pkg, time.Since(start).Round(time.Second))
 		return p
 	}
 	tail := out[max(0, len(out)-400):]
-	t.Skipf("HAProxy could not be installed from Debian's packages (no network to the mirror?): %v\n%s", err, tail)
+	t.Skipf("%s could not be installed from Debian's packages (no network to the mirror?): %v\n%s", pkg, err, tail)
 	return ""
 }
 

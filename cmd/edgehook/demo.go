@@ -60,26 +60,44 @@ func seedDemo(ctx context.Context, store *config.Store, ingress, admin string) e
 			}
 		}
 	}
-	mac := hmac.New(sha256.New, []byte(demoSecret))
-	mac.Write([]byte(demoBody))
 	fmt.Printf(`
 edgehook is running
   ingress: %[1]s/webhook/{environment}/{integration}
   admin:   %[2]s/v1/environments/demo   (also %[2]s/readyz, %[2]s/metrics)
+  console: %[2]s/console/
 
 Send a signed GitHub webhook to the demo environment:
 
-  curl -i %[1]s/webhook/demo/github \
+%[3]s
+
+The forward arrives at the demo sink (%[2]s%[4]s) and is logged; the
+console shows it under Deliveries, "Recently delivered".
+
+`, ingressURL, adminURL, demoCurl(ingressURL), demoSinkPath)
+	return nil
+}
+
+// demoCurl is the signed request make run prints, which the console's
+// empty state repeats.
+func demoCurl(ingressURL string) string {
+	mac := hmac.New(sha256.New, []byte(demoSecret))
+	mac.Write([]byte(demoBody))
+	return fmt.Sprintf(`  curl -i %[1]s/webhook/demo/github \
     -H 'Content-Type: application/json' \
     -H 'X-GitHub-Event: issues' \
     -H 'X-GitHub-Delivery: 72d3162e-cc78-11e3-81ab-4c9367dc0958' \
-    -H 'X-Hub-Signature-256: sha256=%[3]s' \
-    -d '%[4]s'
+    -H 'X-Hub-Signature-256: sha256=%[2]s' \
+    -d '%[3]s'`, ingressURL, hex.EncodeToString(mac.Sum(nil)), demoBody)
+}
 
-The forward arrives at the demo sink (%[2]s%[5]s) and is logged.
-
-`, ingressURL, adminURL, hex.EncodeToString(mac.Sum(nil)), demoBody, demoSinkPath)
-	return nil
+// genericHint is the console's empty state on a gateway without the
+// demo: a GitHub event signed with the integration's webhook_secret.
+func genericHint(listen string) string {
+	return `  body='{"zen":"hello"}'
+  sig=$(printf %s "$body" | openssl dgst -sha256 -hmac "$WEBHOOK_SECRET" -r | cut -d' ' -f1)
+  curl -i http://` + loopbackAddr(listen) + `/webhook/{environment}/{integration} \
+    -H 'X-GitHub-Event: ping' -H "X-GitHub-Delivery: $(cat /proc/sys/kernel/random/uuid)" \
+    -H "X-Hub-Signature-256: sha256=$sig" -d "$body"`
 }
 
 // loopbackAddr turns ":8080" into "127.0.0.1:8080" for printing.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/edgehook/edgehook/cluster"
 	"github.com/edgehook/edgehook/config"
+	"github.com/edgehook/edgehook/console"
 	"github.com/edgehook/edgehook/delivery"
 	"github.com/edgehook/edgehook/delivery/spool"
 	"github.com/edgehook/edgehook/gateway"
@@ -35,8 +36,8 @@ type serveFlags struct {
 	adminToken, retrySchedule, publicURL, logLevel             string
 	spool, spoolStream, spoolMonitor, role, advertiseAdmin     string
 	maxBody                                                    int64
-	workers, spoolReplicas                                     int
-	attemptTimeout, hookLeaseTTL, hookBackoff                  time.Duration
+	workers, spoolReplicas, circuitThreshold                   int
+	attemptTimeout, hookLeaseTTL, hookBackoff, circuitCooldown time.Duration
 	allowPrivate, demo                                         bool
 	faults                                                     faultFlags
 }
@@ -64,6 +65,8 @@ func parseServe(args []string) (*serveFlags, error) {
 	f.Int64Var(&s.maxBody, "max-body", 25<<20, "maximum request body in bytes (EDGEHOOK_MAX_BODY)")
 	f.IntVar(&s.workers, "workers", 256, "delivery worker pool size (EDGEHOOK_WORKERS)")
 	f.DurationVar(&s.attemptTimeout, "attempt-timeout", 20*time.Second, "timeout of one delivery attempt (EDGEHOOK_ATTEMPT_TIMEOUT)")
+	f.IntVar(&s.circuitThreshold, "circuit-threshold", 5, "consecutive failed attempts that open a destination's circuit (EDGEHOOK_CIRCUIT_THRESHOLD)")
+	f.DurationVar(&s.circuitCooldown, "circuit-cooldown", 10*time.Second, "first rest of an open circuit before its probe, doubled by each failed probe up to 5m (EDGEHOOK_CIRCUIT_COOLDOWN)")
 	f.DurationVar(&s.hookLeaseTTL, "hook-lease-ttl", hooks.DefaultLeaseTTL, "lease of a lifecycle hook task's claim: how long a crashed instance's task waits before another takes it; at most 10s (EDGEHOOK_HOOK_LEASE_TTL)")
 	f.DurationVar(&s.hookBackoff, "hook-backoff", hooks.DefaultMinBackoff, "delay after a lifecycle hook's first failed attempt, doubling to 5m (EDGEHOOK_HOOK_BACKOFF)")
 	f.BoolVar(&s.allowPrivate, "allow-private-destinations", false, "allow forwarding to private, loopback and link-local addresses (EDGEHOOK_ALLOW_PRIVATE_DESTINATIONS)")
@@ -74,7 +77,7 @@ func parseServe(args []string) (*serveFlags, error) {
 	f.StringVar(&s.spoolMonitor, "spool-monitor", envOr("spool-monitor", ""), "NATS monitoring URLs (http://host:8222[,…]) checked for sync_interval: always at start; empty = port 8222 of each --spool host (EDGEHOOK_SPOOL_MONITOR)")
 	f.StringVar(&s.role, "role", envOr("role", roleAll), "all, ingest (verify, route, spool, ack) or deliver (forward from the spool); ingest and deliver need --spool nats://… (EDGEHOOK_ROLE)")
 	f.StringVar(&s.advertiseAdmin, "advertise-admin", envOr("advertise-admin", ""), "admin URL other instances use to reach this one's deliveries (embedded spool); default http://<--admin-listen> (EDGEHOOK_ADVERTISE_ADMIN)")
-	for _, n := range []string{"max-body", "workers", "attempt-timeout", "hook-lease-ttl", "hook-backoff", "allow-private-destinations", "demo", "spool-replicas"} {
+	for _, n := range []string{"max-body", "workers", "attempt-timeout", "circuit-threshold", "circuit-cooldown", "hook-lease-ttl", "hook-backoff", "allow-private-destinations", "demo", "spool-replicas"} {
 		f.fromEnv(n)
 	}
 	s.faults.register(f)
@@ -257,6 +260,12 @@ func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logge
 		}
 	}
 	fl.faults.gatewayLimits(&opts)
+	opts.Stats = console.Stats(prometheus.Gatherers{p.reg, prometheus.DefaultGatherer})
+	hint := genericHint(fl.listen)
+	if fl.demo {
+		hint = demoCurl("http://" + loopbackAddr(fl.listen))
+	}
+	opts.Console = console.Handler(console.Options{Hint: hint})
 	if fl.demo {
 		opts.Extra = map[string]fasthttpHandler{demoSinkPath: demoSink(log)}
 	}
@@ -286,7 +295,8 @@ func (p *gatewayProc) listen(ctx context.Context, fl *serveFlags, store *config.
 			log.Error("admin stopped", "err", err)
 		}
 	}()
-	log.Info("edgehook listening", "ingress", in.Addr().String(), "admin", ad.Addr().String(), "etcd", p.cli.Endpoints())
+	log.Info("edgehook listening", "ingress", in.Addr().String(), "admin", ad.Addr().String(),
+		"console", "http://"+loopbackAddr(ad.Addr().String())+"/console/", "etcd", p.cli.Endpoints())
 	if fl.demo {
 		return seedDemo(ctx, store, in.Addr().String(), ad.Addr().String())
 	}
@@ -297,20 +307,22 @@ func (p *gatewayProc) listen(ctx context.Context, fl *serveFlags, store *config.
 // and starts the delivery service for the role.
 func (p *gatewayProc) startDelivery(fl *serveFlags, schedule []time.Duration, log *slog.Logger) error {
 	o := delivery.Options{
-		Dir:             filepath.Join(fl.dataDir, "spool"),
-		Workers:         fl.workers,
-		Schedule:        schedule,
-		AttemptTimeout:  fl.attemptTimeout,
-		AllowPrivate:    fl.allowPrivate,
-		Secret:          p.envSecret,
-		AppURLs:         p.appURLs,
-		Logger:          log,
-		Tracer:          p.trace.Tracer(),
-		Registerer:      p.reg,
-		MaxBytes:        fl.faults.spoolMaxBytes,
-		MinFree:         max(fl.faults.spoolMinFree, 1), // 0: none
-		ShutdownTimeout: fl.faults.shutdownTimeout,
-		NoDeliver:       fl.role == roleIngest,
+		Dir:              filepath.Join(fl.dataDir, "spool"),
+		Workers:          fl.workers,
+		Schedule:         schedule,
+		AttemptTimeout:   fl.attemptTimeout,
+		AllowPrivate:     fl.allowPrivate,
+		CircuitThreshold: fl.circuitThreshold,
+		CircuitCooldown:  fl.circuitCooldown,
+		Secret:           p.envSecret,
+		AppURLs:          p.appURLs,
+		Logger:           log,
+		Tracer:           p.trace.Tracer(),
+		Registerer:       p.reg,
+		MaxBytes:         fl.faults.spoolMaxBytes,
+		MinFree:          max(fl.faults.spoolMinFree, 1), // 0: none
+		ShutdownTimeout:  fl.faults.shutdownTimeout,
+		NoDeliver:        fl.role == roleIngest,
 	}
 	if fl.spool != "" {
 		warnUnsynced(fl.spool, fl.spoolMonitor, log)
