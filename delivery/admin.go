@@ -45,7 +45,6 @@ type AttemptInfo struct {
 // spool.MaxHistory attempts).
 type Detail struct {
 	Info
-	Env     string        `json:"-"`
 	History []AttemptInfo `json:"attempts_history"`
 }
 
@@ -138,16 +137,16 @@ func (s *Service) List(env string, q Query) (out []Info, next string, err error)
 // listRecent is List of the journal.
 func (s *Service) listRecent(env string, q Query) (out []Info, next string, _ error) {
 	skip := q.After != ""
-	s.recent.each(func(d *Detail) bool {
+	s.recent.each(env, func(e *journalEntry) bool {
 		switch {
 		case skip:
-			skip = d.ID != q.After
-		case d.Env == env && q.match(&d.Info):
+			skip = e.id != q.After
+		case (q.Integration == "" || e.integration == q.Integration) && (q.ConnectionID == "" || e.connectionID == q.ConnectionID):
 			if len(out) == q.Limit {
 				next = out[len(out)-1].ID
 				return false
 			}
-			out = append(out, d.Info)
+			out = append(out, e.detail().Info)
 		}
 		return true
 	})
@@ -160,9 +159,9 @@ func (s *Service) listRecent(env string, q Query) (out []Info, next string, _ er
 // (the journal). None is an empty list, not an error.
 func (s *Service) FindEvent(env, eventID string) ([]Detail, error) {
 	var out []Detail
-	s.recent.each(func(d *Detail) bool {
-		if d.Env == env && d.EventID == eventID {
-			out = append(out, *d)
+	s.recent.each(env, func(e *journalEntry) bool {
+		if e.eventID == eventID {
+			out = append(out, *e.detail())
 		}
 		return true
 	})
@@ -202,10 +201,9 @@ func (s *Service) Get(env, id string) (*Detail, error) {
 	d, err := s.spool.Get(env, id)
 	if errors.Is(err, spool.ErrNotFound) {
 		var found *Detail
-		s.recent.each(func(r *Detail) bool {
-			if r.Env == env && r.ID == id {
-				c := *r
-				found = &c
+		s.recent.each(env, func(e *journalEntry) bool {
+			if e.id == id {
+				found = e.detail()
 			}
 			return found == nil
 		})
@@ -222,7 +220,7 @@ func (s *Service) Get(env, id string) (*Detail, error) {
 
 // detailOf is d as the admin API shows it, with its attempt history.
 func detailOf(d *spool.Delivery) *Detail {
-	out := &Detail{Info: infoOf(d), Env: d.Env, History: make([]AttemptInfo, len(d.History))}
+	out := &Detail{Info: infoOf(d), History: make([]AttemptInfo, len(d.History))}
 	first := d.Attempts - len(d.History) + 1
 	for i, a := range d.History {
 		out.History[i] = attemptInfo(first+i, a)
