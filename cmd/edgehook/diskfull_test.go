@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -66,8 +67,8 @@ func TestDiskFull(t *testing.T) {
 	if testing.Short() {
 		t.Skip("subprocess disk-full test")
 	}
-	disk := smallDisk(t, "128m")
-	etcd := hookEtcd(t) // on the test's disk: only the spool is on the small one
+	disk := smallDisk(t, "512m") // Pebble preallocates each WAL to 1.1 × its 16 MiB memtable: recovery needs that much free
+	etcd := hookEtcd(t)          // on the test's disk: only the spool is on the small one
 	sink := newCountSink(t, "app")
 	p := runGateway(t, sharedBinary(t), "--etcd", strings.Join(etcd, ","), "--data-dir", filepath.Join(disk, "data"),
 		"--spool-min-free", "0", "--spool-max-bytes", "1000000000000")
@@ -150,8 +151,22 @@ func TestDiskFull(t *testing.T) {
 	if count(200)-ok < 50 {
 		var st syscall.Statfs_t
 		syscall.Statfs(disk, &st)
-		t.Fatalf("after space was freed (%d bytes free now; %d filled), %d events were acknowledged, want ingress back without a restart",
-			int64(st.Bavail)*st.Bsize, filled, count(200)-ok)
+		var files []string
+		filepath.Walk(disk, func(path string, info os.FileInfo, err error) error {
+			if err != nil || info.IsDir() {
+				return nil
+			}
+			used := info.Size()
+			if st, ok := info.Sys().(*syscall.Stat_t); ok {
+				used = st.Blocks * 512
+			}
+			if used > 1<<20 {
+				files = append(files, fmt.Sprintf("%s %d (%d allocated)", strings.TrimPrefix(path, disk), info.Size(), used))
+			}
+			return nil
+		})
+		t.Fatalf("after space was freed (%d bytes free now; %d filled), %d events were acknowledged, want ingress back without a restart; files over 1 MiB: %v",
+			int64(st.Bavail)*st.Bsize, filled, count(200)-ok, files)
 	}
 	mu.Lock()
 	t.Logf("statuses %v; %d bytes filled the disk; write failures logged: %v", statuses, filled,

@@ -368,9 +368,9 @@ func TestDeliveryInspection(t *testing.T) {
 		t.Fatalf("destination %s not listed: %s", d.Destination, b)
 	}
 	close(release)
-	eventually(t, 5*time.Second, "the delivered delivery gone", func() bool {
-		st, _ := getDelivery(t, g.admin, id)
-		return st == 404
+	eventually(t, 5*time.Second, "the delivered delivery shown as delivered (the journal)", func() bool {
+		st, d := getDelivery(t, g.admin, id)
+		return st == 200 && d.Status == "delivered" && d.Attempts == 3 && len(d.History) == 3 && d.History[2].Status == 200
 	})
 
 	g.sendGitHub(t, obsIntegSecret, `{"installation":{"id":2002}}`, "i-2", "")
