@@ -257,11 +257,14 @@ func (j *jsSpool) consumerConfig(q *jsDest, cl int) jetstream.ConsumerConfig {
 }
 
 // forget drops the handle of q's consumer of class cl (it may have been
-// removed); the next pull creates it again.
-func (q *jsDest) forget(cl int) {
+// removed); the next pull or write creates it again. It reports whether
+// there was one.
+func (q *jsDest) forget(cl int) bool {
 	q.cmu.Lock()
+	defer q.cmu.Unlock()
+	had := q.cons[cl] != nil
 	q.cons[cl] = nil
-	q.cmu.Unlock()
+	return had
 }
 
 // keepAlive extends, every third of AckWait, the deliveries this process
@@ -415,7 +418,7 @@ func (j *jsSpool) requeue(d *Delivery, msgID string) error {
 		if at.Before(d.Due) {
 			at = at.Add(time.Second)
 		}
-		_, err = j.js.PublishMsg(ctx, j.recordMsg(j.subj.sched(d.ID), d, msgID),
+		_, err = j.js.PublishMsg(ctx, j.recordMsg(j.subj.sched(destToken(d.Dest), d.ID), d, msgID),
 			jetstream.WithScheduleAt(at), jetstream.WithScheduleTarget(queue))
 	}
 	if err != nil {

@@ -1,6 +1,8 @@
 package spool
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -91,8 +93,10 @@ func (j *jsSpool) poll() {
 	for _, q := range gone { // removed by another instance: made again when needed
 		listed := seen[q]
 		for cl := range 2 {
-			if !listed[cl] {
-				q.forget(cl)
+			// A write made through the handle before it was forgotten
+			// found the consumer gone: it has one again.
+			if !listed[cl] && q.forget(cl) && j.hasWork(ctx, q, cl) {
+				j.restore(q, cl)
 			}
 		}
 	}
@@ -116,19 +120,57 @@ func lastActive(info *jetstream.ConsumerInfo) time.Time {
 	return t
 }
 
-// removeConsumer removes an idle destination consumer. A delivery
-// appended meanwhile is found by looking again, and the consumer made
-// again for it.
+// removeConsumer removes an idle destination consumer, unless a retry
+// of its destination waits for its time (its consumer must exist when
+// the servers publish it, whoever listens then). Work written meanwhile
+// through another handle of it is found by looking again, here and by
+// the writer's own poll once it no longer lists the consumer, and the
+// consumer is made again for it: every queued or scheduled delivery has
+// its consumer within a poll, so a delivering instance finds all work
+// by listing consumers.
 func (j *jsSpool) removeConsumer(q *jsDest, cl int, name string) {
 	ctx, cancel := j.ctx()
 	defer cancel()
+	if cl == classRetry && j.hasScheduled(ctx, q) {
+		return
+	}
 	if err := j.st.DeleteConsumer(ctx, name); err != nil {
 		return
 	}
 	q.forget(cl)
-	if _, err := j.st.GetMsg(ctx, 0, jetstream.WithGetMsgSubject(j.subj.queueFilter(q.tok, cl))); err == nil {
-		if _, err := j.consumer(q, cl); err == nil {
-			j.activate(q.dest, cl)
-		}
+	if j.hasWork(ctx, q, cl) {
+		j.restore(q, cl)
+	}
+}
+
+// hasWork reports whether q has a delivery of class cl queued, or for
+// retries scheduled; an error counts as work (making a consumer that is
+// not needed costs an idle period).
+func (j *jsSpool) hasWork(ctx context.Context, q *jsDest, cl int) bool {
+	_, err := j.st.GetMsg(ctx, 0, jetstream.WithGetMsgSubject(j.subj.queueFilter(q.tok, cl)))
+	if !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return true
+	}
+	return cl == classRetry && j.hasScheduled(ctx, q)
+}
+
+// hasScheduled reports whether a retry of q waits for its time.
+func (j *jsSpool) hasScheduled(ctx context.Context, q *jsDest) bool {
+	_, err := j.st.GetMsg(ctx, 0, jetstream.WithGetMsgSubject(j.subj.schedFilter(q.tok)))
+	return !errors.Is(err, jetstream.ErrMsgNotFound)
+}
+
+// restore makes q's consumer of class cl again, and pulls from it when
+// this process delivers.
+func (j *jsSpool) restore(q *jsDest, cl int) {
+	if _, err := j.consumer(q, cl); err != nil {
+		j.log.Warn("spool: jetstream: making a consumer again", "destination", q.dest, "err", err)
+		return
+	}
+	j.mu.Lock()
+	delivering := j.watch != nil
+	j.mu.Unlock()
+	if delivering {
+		j.activate(q.dest, cl)
 	}
 }

@@ -109,7 +109,7 @@ func (j *jsSpool) Get(env, id string) (d *Delivery, err error) {
 		for _, look := range [...]struct {
 			subject string
 			next    bool
-		}{{j.subj.queued(id), true}, {j.subj.sched(id), false}, {j.subj.dead(envToken(env), id), false}} {
+		}{{j.subj.queued(id), true}, {j.subj.schedOf(id), true}, {j.subj.dead(envToken(env), id), false}} {
 			m, err := j.leaderGet(ctx, look.subject, look.next)
 			if errors.Is(err, jetstream.ErrMsgNotFound) {
 				continue
@@ -172,7 +172,7 @@ func (j *jsSpool) seqOf(env, id string, status Status) (uint64, error) {
 	var err error
 	if status == StatusPending {
 		if m, err = j.leaderGet(ctx, j.subj.queued(id), true); errors.Is(err, jetstream.ErrMsgNotFound) {
-			m, err = j.leaderGet(ctx, j.subj.sched(id), false)
+			m, err = j.leaderGet(ctx, j.subj.schedOf(id), true)
 		}
 	} else {
 		m, err = j.leaderGet(ctx, j.subj.dead(envToken(env), id), false)

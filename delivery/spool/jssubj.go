@@ -15,7 +15,7 @@ import (
 //
 //	p.q.<dest>.f.<id>    a delivery's first attempt, due
 //	p.q.<dest>.r.<id>    a retry, due
-//	p.s.<id>             a retry waiting for its time: a scheduled message
+//	p.s.<dest>.<id>      a retry waiting for its time: a scheduled message
 //	                     the servers publish to p.q.<dest>.r.<id> when due
 //	p.x.<env>.<id>       a dead letter (dead or gone)
 //	p.b.<body>.<n>       piece n of a body several deliveries share, or too
@@ -45,10 +45,12 @@ func (s jsSubjects) queueFilter(dtok string, cl int) string {
 	return s.p + ".q." + dtok + "." + jsClass[cl] + ".*"
 }
 
-func (s jsSubjects) queued(id string) string       { return s.p + ".q.*.*." + id }
-func (s jsSubjects) sched(id string) string        { return s.p + ".s." + id }
-func (s jsSubjects) dead(etok, id string) string   { return s.p + ".x." + etok + "." + id }
-func (s jsSubjects) deadFilter(etok string) string { return s.p + ".x." + etok + ".*" }
+func (s jsSubjects) queued(id string) string        { return s.p + ".q.*.*." + id }
+func (s jsSubjects) sched(dtok, id string) string   { return s.p + ".s." + dtok + "." + id }
+func (s jsSubjects) schedOf(id string) string       { return s.p + ".s.*." + id }
+func (s jsSubjects) schedFilter(dtok string) string { return s.p + ".s." + dtok + ".*" }
+func (s jsSubjects) dead(etok, id string) string    { return s.p + ".x." + etok + "." + id }
+func (s jsSubjects) deadFilter(etok string) string  { return s.p + ".x." + etok + ".*" }
 func (s jsSubjects) body(bref string, n int) string {
 	return s.p + ".b." + bref + "." + strconv.Itoa(n)
 }
