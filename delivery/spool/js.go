@@ -120,8 +120,9 @@ type jsSpool struct {
 	watch  func(dest string, due time.Time)
 	wake   *nats.Subscription
 
-	leaseSeq atomic.Uint64
-	stats    atomic.Pointer[Stats] // as of the last poll
+	leaseSeq     atomic.Uint64
+	stats        atomic.Pointer[Stats] // as of the last poll
+	schedCounted time.Time             // when the last poll counted the retries waiting per destination
 
 	closeMu sync.RWMutex // held for reading around every operation
 	closed  bool

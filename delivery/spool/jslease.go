@@ -25,6 +25,7 @@ type jsDest struct {
 	sweep     time.Time // resting: when Sweep looks at it next (zero: at once)
 	woke      bool      // resting: a retry came due during a sweep
 	counted   [2]int64  // its consumers' deliveries, as of the last poll
+	scheduled int64     // its retries waiting for their time, as last counted
 	cond      *sync.Cond
 
 	cmu  sync.Mutex

@@ -82,3 +82,25 @@ func TestJetStreamScheduledRetryKeepsItsConsumer(t *testing.T) {
 		t.Fatalf("the retry has %d attempts", got[0].Attempts)
 	}
 }
+
+// A destination's pending count includes its retries waiting for their
+// time, and drops them once they are delivered.
+func TestJetStreamPendingCountsWaitingRetries(t *testing.T) {
+	o := jsTestOptions(t)
+	sp := openJS(t, o)
+	now := time.Now()
+	mustAppend(t, sp, batch("p0", "{}", now, destA))
+	mustAppend(t, sp, batch("p1", "{}", now, destA))
+	got := mustLease(t, sp, destA, "p0-0", "p1-0")
+	if err := sp.Reschedule(got[0], Attempt{At: now, Status: 500}, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.Ack(got[1], Attempt{At: now, Status: 200}, nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the waiting retry counted", func() bool { return sp.Pending(destA) == 1 })
+	d, err := sp.Get("prod", "p0-0")
+	if err != nil || d.Attempts != 1 || d.Status != StatusPending {
+		t.Fatalf("Get of the waiting retry: %+v, %v", d, err)
+	}
+}

@@ -36,11 +36,13 @@ func (j *jsSpool) poll() {
 	now := time.Now()
 	st := &Stats{}
 	seen := map[*jsDest][2]bool{} // the classes whose consumers are listed
+	scheduled := int64(-1)        // retries waiting for their time; -1: not listed
 	lister := j.st.ListConsumers(ctx)
 	for info := range lister.Info() {
 		switch info.Name {
 		case jsCountSched:
 			st.Pending += int64(info.NumPending)
+			scheduled = int64(info.NumPending)
 			continue
 		case jsCountDead:
 			st.Dead = int64(info.NumPending)
@@ -100,6 +102,7 @@ func (j *jsSpool) poll() {
 			}
 		}
 	}
+	j.countScheduled(ctx, scheduled, now)
 	for _, s := range []jetstream.Stream{j.st, j.refs} {
 		if info, err := s.Info(ctx); err == nil {
 			st.Bytes += int64(info.State.Bytes)
@@ -172,5 +175,46 @@ func (j *jsSpool) restore(q *jsDest, cl int) {
 	j.mu.Unlock()
 	if delivering {
 		j.activate(q.dest, cl)
+	}
+}
+
+// Counting the retries waiting for their time per destination: the
+// servers list the subjects of the scheduled messages (one per retry,
+// p.s.<dest>.<id>), so the count costs a listing as long as the retries
+// waiting. It is made at most every jsSchedCountEvery, and only while at
+// most jsMaxSchedCount wait; past that Pending leaves them out (Stats
+// counts them all).
+const (
+	jsSchedCountEvery = 10 * time.Second
+	jsMaxSchedCount   = 10_000
+)
+
+// countScheduled sets each destination's scheduled count from total, the
+// retries waiting as the counting consumer reported them (-1: unknown).
+func (j *jsSpool) countScheduled(ctx context.Context, total int64, now time.Time) {
+	if total < 0 || (total > 0 && now.Sub(j.schedCounted) < jsSchedCountEvery) {
+		return
+	}
+	byTok := map[string]int64{}
+	switch {
+	case total > jsMaxSchedCount:
+		j.log.Debug("spool: jetstream: too many retries waiting to count them per destination", "retries", total)
+	case total > 0:
+		info, err := j.st.Info(ctx, jetstream.WithSubjectFilter(j.subj.p+".s.>"))
+		if err != nil {
+			j.log.Warn("spool: jetstream: counting the retries waiting", "err", err)
+			return
+		}
+		for subject, n := range info.State.Subjects {
+			if parts := strings.Split(subject, "."); len(parts) == 4 {
+				byTok[parts[2]] += int64(n)
+			}
+		}
+		j.schedCounted = now // none waiting costs nothing to know: not paced
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, q := range j.dests {
+		q.scheduled = byTok[q.tok]
 	}
 }

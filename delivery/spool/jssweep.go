@@ -13,20 +13,15 @@ const jsSweepScan = 1024
 const jsSweepBatch = 64
 
 // Pending implements Spool: the deliveries queued on dest's two
-// consumers (due, ready or leased on any instance), as of the last poll.
+// consumers (due, ready or leased on any instance), as of the last poll,
+// and its retries waiting for their time, as last counted (countScheduled).
 // A destination's consumers exist once an instance has leased from it
-// (the scheduler has, for every destination it lists); before that it
-// counts 0.
-//
-// TODO(nats): retries waiting for their time are scheduled messages on
-// p.s.<id>, whose subject does not name the destination, so they are
-// not counted here (Stats.Pending counts them); counting them per
-// destination needs the destination in that subject.
+// or written for it; before that it counts 0.
 func (j *jsSpool) Pending(dest string) int64 {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if q := j.dests[dest]; q != nil {
-		return q.counted[0] + q.counted[1]
+		return q.counted[0] + q.counted[1] + q.scheduled
 	}
 	return 0
 }
