@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -26,31 +25,6 @@ func chromiumBin(t *testing.T) string {
 	return aptInstall(t, "chromium", 6*time.Minute, "/usr/bin/chromium", "chromium")
 }
 
-// browserLog collects Chromium's output and chromedp's messages, which
-// newBrowser shows only when the test fails.
-type browserLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *browserLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *browserLog) logf(format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	fmt.Fprintf(&l.buf, format+"\n", args...)
-}
-
-func (l *browserLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // newBrowser starts headless Chromium (a fresh profile, a 1280x900
 // window) and returns the context of its first tab, for chromedp.Do and
 // chromedp.Run. The browser is closed when the test ends, or after
@@ -58,7 +32,8 @@ func (l *browserLog) String() string {
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
 	bin := chromiumBin(t)
-	out := &browserLog{}
+	out := new(syncBuffer) // Chromium's output and chromedp's messages, shown if the test fails
+	logf := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 	t.Cleanup(func() { // runs last, after the browser has exited
 		if t.Failed() {
 			t.Logf("chromium and chromedp output:\n%s", out)
@@ -80,7 +55,7 @@ func newBrowser(t *testing.T) context.Context {
 	)
 	ctx, cancelTimeout := context.WithTimeout(context.Background(), browserTimeout)
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(out.logf), chromedp.WithErrorf(out.logf))
+	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(logf), chromedp.WithErrorf(logf))
 	t.Cleanup(func() {
 		cancelBrowser()
 		cancelAlloc() // waits for the process, before t.TempDir's removal
