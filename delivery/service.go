@@ -109,8 +109,8 @@ func (s *Service) Start() {
 		s.sched.Start()
 	}
 	s.loops.Add(2)
-	go s.gcLoop()
-	go s.sweepLoop()
+	go s.every(s.opts.GCInterval, s.collect)
+	go s.every(sweepInterval, s.sweep)
 }
 
 // Ready reports whether the Service is started and its spool open.
@@ -144,62 +144,58 @@ func (s *Service) Close() {
 	s.client.Close()
 }
 
-// gcLoop removes expired dedupe records and dead letters older than the
-// retention, and forgets idle connection pools, every GCInterval.
-func (s *Service) gcLoop() {
+// every runs f every interval until the Service closes; it is one of
+// s.loops.
+func (s *Service) every(interval time.Duration, f func()) {
 	defer s.loops.Done()
-	t := time.NewTicker(s.opts.GCInterval)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-s.quit:
 			return
 		case <-t.C:
+			f()
 		}
-		for {
-			now := s.opts.Now()
-			n, err := s.spool.Expire(now, now.Add(-s.opts.DeadRetention), gcBatch)
-			if err != nil {
-				s.log.Error("delivery: expiring records", "err", err)
-				break
-			}
-			if n < gcBatch {
-				break
-			}
-		}
-		s.client.Forget(10 * time.Minute)
 	}
 }
 
-// sweepLoop dead-letters, every sweepInterval, the deliveries whose retry
-// schedule ran out while their destination's circuit rested (Spool.Sweep).
-func (s *Service) sweepLoop() {
-	defer s.loops.Done()
-	t := time.NewTicker(sweepInterval)
-	defer t.Stop()
+// collect removes expired dedupe records and dead letters older than the
+// retention, and forgets idle connection pools (every GCInterval).
+func (s *Service) collect() {
 	for {
-		select {
-		case <-s.quit:
-			return
-		case <-t.C:
+		now := s.opts.Now()
+		n, err := s.spool.Expire(now, now.Add(-s.opts.DeadRetention), gcBatch)
+		if err != nil {
+			s.log.Error("delivery: expiring records", "err", err)
+			break
 		}
-		for {
-			ds, err := s.spool.Sweep(s.opts.Now(), gcBatch, reasonExpired)
-			if err != nil {
-				s.log.Error("delivery: dead-lettering expired deliveries", "err", err)
-				break
-			}
-			for _, d := range ds {
-				s.expired(d)
-			}
-			if len(ds) < gcBatch {
-				break
-			}
+		if n < gcBatch {
+			break
+		}
+	}
+	s.client.Forget(10 * time.Minute)
+}
+
+// sweep dead-letters the deliveries whose retry schedule ran out while
+// their destination's circuit rested (Spool.Sweep; every sweepInterval).
+func (s *Service) sweep() {
+	for {
+		ds, err := s.spool.Sweep(s.opts.Now(), gcBatch, reasonExpired)
+		if err != nil {
+			s.log.Error("delivery: dead-lettering expired deliveries", "err", err)
+			return
+		}
+		for _, d := range ds {
+			s.expired(d)
+		}
+		if len(ds) < gcBatch {
+			return
 		}
 	}
 }
 
-// sweepInterval is how often sweepLoop runs: how late past its schedule a
+// sweepInterval is how often sweep runs: how late past its schedule a
 // delivery behind a resting circuit is dead-lettered, at most.
 const sweepInterval = time.Second
 
