@@ -191,22 +191,29 @@ func TestUnmatchedPolicies(t *testing.T) {
 	}
 }
 
+// postSigned posts body to prod/github signed with ghSecret and returns
+// the response, its body read and closed.
+func postSigned(t *testing.T, g *testGateway, body []byte) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", g.ingress+"/webhook/prod/github", bytes.NewReader(body))
+	for k, v := range ghHeaders(ghSecret, body, "") {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
 func TestSpoolSaturated(t *testing.T) {
 	g := startGateway(t, startEtcd(t), gwOpts{maxPending: 1})
 	s := newSink(t, func(int, http.ResponseWriter) int { return 500 })
 	setupGitHub(t, g, s.URL)
 	var saw503 bool
 	for i := 0; i < 5 && !saw503; i++ {
-		body := []byte(`{"installation":{"id":1001},"n":` + string(rune('0'+i)) + `}`)
-		req, _ := http.NewRequest("POST", g.ingress+"/webhook/prod/github", bytes.NewReader(body))
-		for k, v := range ghHeaders(ghSecret, body, "") {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp := postSigned(t, g, []byte(`{"installation":{"id":1001},"n":`+string(rune('0'+i))+`}`))
 		if resp.StatusCode == 503 {
 			saw503 = true
 			if resp.Header.Get("Retry-After") == "" {
@@ -235,17 +242,7 @@ func TestSpoolByteBudget(t *testing.T) {
 	setupGitHub(t, g, s.URL)
 	pad := strings.Repeat("x", 64<<10)
 	post := func(i int) *http.Response {
-		body := []byte(`{"installation":{"id":1001},"n":` + strconv.Itoa(i) + `,"pad":"` + pad + `"}`)
-		req, _ := http.NewRequest("POST", g.ingress+"/webhook/prod/github", bytes.NewReader(body))
-		for k, v := range ghHeaders(ghSecret, body, "") {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
+		return postSigned(t, g, []byte(`{"installation":{"id":1001},"n":`+strconv.Itoa(i)+`,"pad":"`+pad+`"}`))
 	}
 	acked, full := 0, false
 	for i := 0; i < 40 && !full; i++ {
