@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -46,9 +47,21 @@ func (s *Server) listDeliveries(c context.Context, ctx *fasthttp.RequestCtx, env
 			s.log.Warn("gateway: listing other instances' deliveries", "err", err)
 			out["partial"] = true
 		}
-		if len(more) > 0 {
+		switch {
+		case len(more) == 0:
+		case q.Status == "delivered": // each instance's journal, newest first
+			list = append(list, more...)
+			at := func(in delivery.Info) time.Time {
+				if in.LastAttempt == nil {
+					return time.Time{}
+				}
+				return *in.LastAttempt
+			}
+			slices.SortStableFunc(list, func(x, y delivery.Info) int { return at(y).Compare(at(x)) })
+			list = list[:min(len(list), q.Limit)]
+		default:
 			list = mergeInfos(list, more, q.Limit)
-			if len(list) == q.Limit && q.Status != "delivered" {
+			if len(list) == q.Limit {
 				next = list[len(list)-1].ID
 			}
 		}

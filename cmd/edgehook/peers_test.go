@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,4 +76,56 @@ func TestPeersDeliveryAdmin(t *testing.T) {
 	if st := admin(t, "POST", a.admin, "/v1/environments/prod/deliveries/unknown/retry", nil); st != 404 {
 		t.Fatalf("retry of an unknown id: %d; want 404", st)
 	}
+
+	// Either instance finds every event, by its provider delivery id and
+	// by its id, and a bulk retry through one retries both instances'
+	// dead letters.
+	type report struct {
+		EventID    string `json:"event_id"`
+		Deliveries []struct {
+			ID string `json:"id"`
+		} `json:"deliveries"`
+	}
+	for i := range 3 {
+		for _, p := range []*proc{a, b} {
+			var r, byID report
+			if st := admin(t, "GET", p.admin, "/v1/environments/prod/integrations/github/events?provider_delivery_id=peer-"+strconv.Itoa(i), &r); st != 200 || len(r.Deliveries) != 1 {
+				t.Fatalf("event peer-%d by its provider id through %s: %d %+v", i, p.admin, st, r)
+			}
+			if st := admin(t, "GET", p.admin, "/v1/environments/prod/events/"+r.EventID, &byID); st != 200 || len(byID.Deliveries) != 1 || byID.Deliveries[0].ID != r.Deliveries[0].ID {
+				t.Fatalf("event %s through %s: %d %+v", r.EventID, p.admin, st, byID)
+			}
+		}
+	}
+	var ids []string
+	eventually(t, 10*time.Second, "all three dead letters again", func() bool {
+		list = deliveryList{}
+		admin(t, "GET", a.admin, "/v1/environments/prod/deliveries?status=dead", &list)
+		ids = ids[:0]
+		for _, d := range list.Deliveries {
+			ids = append(ids, `"`+d.ID+`"`)
+		}
+		return len(ids) == 3
+	})
+	req, _ := http.NewRequest("POST", "http://"+a.admin+"/v1/environments/prod/deliveries/retry", strings.NewReader(`{"ids":[`+strings.Join(ids, ",")+`]}`))
+	resp, err := httpc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Results []struct {
+			Status string `json:"status"`
+		} `json:"results"`
+	}
+	json.NewDecoder(resp.Body).Decode(&res)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(res.Results) != 3 {
+		t.Fatalf("bulk retry through a: %d %+v", resp.StatusCode, res)
+	}
+	for i, r := range res.Results {
+		if r.Status != "pending" {
+			t.Fatalf("bulk retry result %d: %+v", i, r)
+		}
+	}
+	gone.Wait(t, 9, 10*time.Second)
 }

@@ -260,7 +260,7 @@ func (p *gatewayProc) start(ctx context.Context, fl *serveFlags, log *slog.Logge
 		}
 	}
 	fl.faults.gatewayLimits(&opts)
-	opts.Stats = console.Stats(prometheus.Gatherers{p.reg, prometheus.DefaultGatherer})
+	opts.Stats = console.Stats(p.reg)
 	hint := genericHint(fl.listen)
 	if fl.demo {
 		hint = demoCurl("http://" + loopbackAddr(fl.listen))
