@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/edgehook/edgehook/internal/fakestreak"
+	"github.com/edgehook/edgehook/internal/testsink"
 )
 
 // The console in a real browser: sign in, an accepted event's delivery,
@@ -142,5 +145,47 @@ func TestConsoleInBrowser(t *testing.T) {
 	do("sign out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#signin-form")))
 	if eval(`String(sessionStorage.getItem("edgehook.token"))`) != "null" {
 		t.Fatal("the token is kept after signing out")
+	}
+}
+
+// The configuration page shows a lifecycle hook that failed and waits
+// for its next attempt, and its retry button runs it now. The gateway has
+// no admin token (its admin listener is loopback): the console opens
+// without signing in.
+func TestConsoleHookRetryInBrowser(t *testing.T) {
+	ctx := newBrowser(t)
+	g := startHookGateway(t, hookEtcd(t), "--public-url", hookPublicURL, "--hook-backoff", "1h")
+	api, sink := fakestreak.New(t), testsink.New(t, nil)
+	seedStreak(t, g.admin, sink, api)
+	api.FailCreates(1)
+	mustPut(t, g.admin, connPath+"c1", `{"credentials":{"api_key":"streak-key-secret"}}`)
+	eventually(t, 10*time.Second, "the hook's first attempt failed", func() bool {
+		h := getConn(t, g.admin, connPath+"c1").Hooks[createHook]
+		return h.Status == "pending" && h.Attempts == 1
+	})
+	base := "http://" + g.admin + "/console/"
+	page := func() string {
+		t.Helper()
+		txt, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("config")||{}).textContent||""`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return txt
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"#/config?env=prod"), chromedp.WaitVisible(chromedp.CSS("#config .hook-retry"))); err != nil {
+		t.Fatalf("the hook's retry button: %v", err)
+	}
+	if txt := page(); !strings.Contains(txt, "Streak answered 500") || strings.Contains(txt, "streak-key-secret") {
+		t.Fatalf("the configuration page shows: %s", txt)
+	}
+	screenshot(t, ctx, "configuration-hook")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#config .hook-retry"))); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "the hook done after the retry, on the page", func() bool {
+		return strings.Contains(page(), createHook+": done")
+	})
+	if n := len(api.Creates()); n != 1 {
+		t.Fatalf("%d webhooks registered; want 1", n)
 	}
 }

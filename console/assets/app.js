@@ -375,18 +375,26 @@
           var ib = base + "/integrations/" + encodeURIComponent(ig.name);
           api(ib + "/connections?limit=100").then(function (cr) {
             add(sec, table(["Connection", "Status", "Config", "Lifecycle hooks"], cr.connections.map(function (c) {
-              var hooks = Object.keys(c.hooks || {}).map(function (n) {
-                var hs = c.hooks[n];
-                return h("div", null, n + ": ", status(hs.status || "?"), hs.attempts ? " after " + hs.attempts + " attempts" : "",
-                  hs.last_error ? " — " + hs.last_error : "",
-                  hs.status === "failed" ? h("button", { type: "button", class: "secondary", onclick: function (e) {
-                    e.target.disabled = true;
-                    api(ib + "/connections/" + encodeURIComponent(c.connection_id) + "/hooks/" + encodeURIComponent(n) + "/retry", { method: "POST" })
-                      .then(function () { e.target.textContent = "retrying"; }).catch(failed);
-                  } }, "Retry hook") : null);
-              });
+              var cp = ib + "/connections/" + encodeURIComponent(c.connection_id);
+              var hooksCell = h("td", { class: "hooks" }, "…");
+              // A list shows no hook status; a GET of the connection does.
+              api(cp).then(function (full) {
+                hooksCell.textContent = "";
+                var names = Object.keys(full.hooks || {});
+                add(hooksCell, names.length ? names.map(function (n) {
+                  var hs = full.hooks[n];
+                  return h("div", null, n + ": ", status(hs.status || "?"), hs.attempts ? " after " + hs.attempts + (hs.attempts === 1 ? " attempt" : " attempts") : "",
+                    hs.last_error ? " — " + hs.last_error : "",
+                    hs.next_attempt_at && hs.status === "pending" ? " — next attempt " + inSeconds(hs.next_attempt_at) : "",
+                    hs.status === "failed" || (hs.status === "pending" && hs.attempts) ? h("button", { type: "button", class: "secondary hook-retry", onclick: function (e) {
+                      e.target.disabled = true;
+                      api(cp + "/hooks/" + encodeURIComponent(n) + "/retry", { method: "POST" })
+                        .then(function () { e.target.textContent = "retrying…"; setTimeout(route, 1500); }).catch(failed);
+                    } }, "Retry hook now") : null);
+                }) : "none");
+              }).catch(function (err) { hooksCell.textContent = err.message; });
               return h("tr", null, h("td", { class: "id" }, c.connection_id), h("td", null, c.status || "active"),
-                h("td", null, h("pre", null, JSON.stringify({ config: c.config, credentials: c.credentials }, null, 1))), h("td", null, hooks.length ? hooks : "none"));
+                h("td", null, h("pre", null, JSON.stringify({ config: c.config, credentials: c.credentials }, null, 1))), hooksCell);
             }), "No connection yet."));
             if (cr.next_after) add(sec, h("p", { class: "muted" }, "The first 100 connections are shown; the admin API lists the rest."));
           }).catch(failed);
