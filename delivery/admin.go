@@ -89,9 +89,11 @@ type Query struct {
 	Limit        int
 }
 
-func (q *Query) match(in *Info) bool {
-	return (q.Integration == "" || in.Integration == q.Integration) &&
-		(q.ConnectionID == "" || in.ConnectionID != nil && *in.ConnectionID == q.ConnectionID)
+// match reports whether a delivery of integration and connectionID ("" for
+// an unmatched event) passes q's filters.
+func (q *Query) match(integration, connectionID string) bool {
+	return (q.Integration == "" || integration == q.Integration) &&
+		(q.ConnectionID == "" || connectionID == q.ConnectionID)
 }
 
 // List returns up to q.Limit deliveries of environment env that q selects,
@@ -117,8 +119,8 @@ func (s *Service) List(env string, q Query) (out []Info, next string, err error)
 		}
 		for i, d := range ds {
 			after, scanned = d.ID, scanned+1
-			if in := infoOf(d); q.match(&in) {
-				out = append(out, in)
+			if q.match(d.Integration, d.ConnectionID) {
+				out = append(out, infoOf(d))
 			}
 			if len(out) == q.Limit && i < len(ds)-1 {
 				return out, after, nil
@@ -141,7 +143,7 @@ func (s *Service) listRecent(env string, q Query) (out []Info, next string, _ er
 		switch {
 		case skip:
 			skip = e.id != q.After
-		case (q.Integration == "" || e.integration == q.Integration) && (q.ConnectionID == "" || e.connectionID == q.ConnectionID):
+		case q.match(e.integration, e.connectionID):
 			if len(out) == q.Limit {
 				next = out[len(out)-1].ID
 				return false
